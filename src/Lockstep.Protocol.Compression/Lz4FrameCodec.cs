@@ -259,8 +259,10 @@ public sealed class Lz4FrameCodec : ICompressionCodec
             }
             else
             {
-                // Never ask for more than the limit allows; a block that needs more fails to decode into it.
-                var capacity = Math.Min(maxBlockSize, room);
+                // Never ask for more than the limit allows; a block that needs more fails to decode into it. Nor
+                // more than the block can encode: each byte adds at most 255 to a length (lz4_Block_format.md), so
+                // a block of n bytes yields at most 255n, and a tiny hostile block cannot rent a 4 MiB buffer.
+                var capacity = (int)Math.Min(Math.Min(maxBlockSize, room), 255L * size);
                 output = capacity == 0 ? default : destination.GetSpan(capacity)[..capacity];
                 produced = independent || windowLength == 0
                     ? LZ4Codec.Decode(data, output)

@@ -128,6 +128,14 @@ public sealed class SnappyCodec : ICompressionCodec
             CodecErrors.ThrowCorrupt(Name, "negative uncompressed length.");
         }
 
+        // Snappy's densest element is a 3-byte copy that emits 64 bytes (format_description.txt in google/snappy),
+        // so no block expands more than 64/3 < 22 times. A larger declared length is corrupt; rejecting it here
+        // keeps a few hostile bytes from renting an output buffer as large as the decompression limit.
+        if (length > (long)block.Length * 22)
+        {
+            CodecErrors.ThrowCorrupt(Name, $"declared length {length} is more than {block.Length} byte(s) can encode.");
+        }
+
         if (length > maxOutputBytes)
         {
             CodecErrors.ThrowLimit(Name, maxOutputBytes);
