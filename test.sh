@@ -213,14 +213,14 @@ ensure_python_kafka() {
     export LOCKSTEP_PYTHON=/usr/bin/python3
 }
 
-# kafkajs from the npm registry into .test-results/node (git-ignored). Exports LOCKSTEP_NODE_MODULES for NODE_PATH.
+# kafkajs from the npm registry, pinned by tests/Lockstep.Interop.Tests/js/package-lock.json and installed with
+# `npm ci` into that folder's node_modules (git-ignored). Exports LOCKSTEP_NODE_MODULES (the tests set NODE_PATH).
 ensure_kafkajs() {
-    command -v node >/dev/null 2>&1 || apt_install nodejs npm
-    local dir="$RESULTS_DIR/node"
-    if [[ ! -d "$dir/node_modules/kafkajs" ]]; then
-        log "npm install kafkajs"
-        mkdir -p "$dir"
-        npm install --silent --no-audit --no-fund --prefix "$dir" kafkajs@2 >/dev/null
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    local dir="$ROOT/tests/Lockstep.Interop.Tests/js"
+    if [[ ! -f "$dir/node_modules/kafkajs/package.json" ]]; then
+        log "npm ci (kafkajs) in $dir"
+        (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
     fi
     export LOCKSTEP_NODE_MODULES="$dir/node_modules"
 }

@@ -32,9 +32,11 @@ public sealed class BrokerConfig
         ["group.max.session.timeout.ms"] = ("1800000", "Largest session timeout a group member may ask for."),
         ["group.initial.rebalance.delay.ms"] = ("0", "Delay of a new group's first rebalance. Kafka defaults to 3000; Lockstep, a single-node development default, uses 0 as Kafka's own quickstart configs do."),
         ["offsets.retention.minutes"] = ("10080", "How long committed offsets of an empty group are kept."),
+        ["offsets.retention.check.interval.ms"] = ("600000", "How often expired committed offsets are removed."),
         ["producer.id.expiration.ms"] = ("86400000", "Forget idle idempotent producer state after this long."),
         ["transaction.max.timeout.ms"] = ("900000", "Largest transaction timeout a producer may ask for (INVALID_TRANSACTION_TIMEOUT above)."),
         ["transactional.id.expiration.ms"] = ("604800000", "Forget an idle transactional id after this long."),
+        ["transaction.remove.expired.transaction.cleanup.interval.ms"] = ("3600000", "How often the coordinator removes transactional ids idle longer than transactional.id.expiration.ms."),
         ["transaction.abort.timed.out.transaction.cleanup.interval.ms"] = ("10000", "How often the coordinator aborts timed-out transactions."),
         ["transaction.two.phase.commit.enable"] = ("true", "KIP-939: allow two-phase-commit producers (InitProducerId v6 is advertised only when on). Apache Kafka defaults to false."),
         ["transaction.version"] = ("2", "Finalized transaction.version feature level advertised to clients (0, 1 or 2; 2 = KIP-890 transactions V2)."),
@@ -56,10 +58,12 @@ public sealed class BrokerConfig
         GroupMaxSessionTimeoutMs = Int("group.max.session.timeout.ms", min: 0);
         GroupInitialRebalanceDelayMs = Int("group.initial.rebalance.delay.ms", min: 0);
         OffsetsRetentionMs = checked(Long("offsets.retention.minutes", min: 1) * 60_000);
+        OffsetsRetentionCheckIntervalMs = Long("offsets.retention.check.interval.ms", min: 1);
         ProducerIdExpirationMs = Long("producer.id.expiration.ms", min: 1);
         TransactionMaxTimeoutMs = Int("transaction.max.timeout.ms", min: 1);
         TransactionalIdExpirationMs = Long("transactional.id.expiration.ms", min: 1);
         TransactionCleanupIntervalMs = Long("transaction.abort.timed.out.transaction.cleanup.interval.ms", min: 1);
+        TransactionalIdExpirationCheckIntervalMs = Long("transaction.remove.expired.transaction.cleanup.interval.ms", min: 1);
         TwoPhaseCommitEnabled = Bool("transaction.two.phase.commit.enable");
         TransactionVersion = (short)Int("transaction.version", min: 0);
         if (TransactionVersion > 2)
@@ -115,6 +119,9 @@ public sealed class BrokerConfig
     /// <summary><c>offsets.retention.minutes</c>, in milliseconds.</summary>
     public long OffsetsRetentionMs { get; }
 
+    /// <summary><c>offsets.retention.check.interval.ms</c>.</summary>
+    public long OffsetsRetentionCheckIntervalMs { get; }
+
     /// <summary><c>producer.id.expiration.ms</c>.</summary>
     public long ProducerIdExpirationMs { get; }
 
@@ -126,6 +133,9 @@ public sealed class BrokerConfig
 
     /// <summary><c>transaction.abort.timed.out.transaction.cleanup.interval.ms</c>.</summary>
     public long TransactionCleanupIntervalMs { get; }
+
+    /// <summary><c>transaction.remove.expired.transaction.cleanup.interval.ms</c>.</summary>
+    public long TransactionalIdExpirationCheckIntervalMs { get; }
 
     /// <summary><c>transaction.two.phase.commit.enable</c> (KIP-939).</summary>
     public bool TwoPhaseCommitEnabled { get; }

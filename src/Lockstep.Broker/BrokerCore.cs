@@ -23,6 +23,7 @@ namespace Lockstep.Broker;
 internal sealed class BrokerCore : IAsyncDisposable
 {
     private readonly List<IBrokerComponent> _components = [];
+    private Coordinators.Transactions.ITransactionVerifier? _transactionVerifier;
 
     private BrokerCore(BrokerOptions options, BrokerConfig config, ILoggerFactory loggerFactory)
     {
@@ -70,6 +71,17 @@ internal sealed class BrokerCore : IAsyncDisposable
     /// <summary>Port advertised in Metadata and FindCoordinator.</summary>
     public int AdvertisedPort { get; private set; }
 
+    /// <summary>
+    /// The transaction coordinator's produce-time verification (kip939-spec.md §8.3), set by the coordinator
+    /// component when it opens; null while none is registered, and then partitions refuse transactional batches
+    /// that need verification with INVALID_TXN_STATE. Read on every such append, so it may be set at any time.
+    /// </summary>
+    public Coordinators.Transactions.ITransactionVerifier? TransactionVerifier
+    {
+        get => Volatile.Read(ref _transactionVerifier);
+        set => Volatile.Write(ref _transactionVerifier, value);
+    }
+
     /// <summary>Cluster id: generated once and persisted in the data directory (meta.properties).</summary>
     public string ClusterId { get; private set; } = "";
 
@@ -106,6 +118,11 @@ internal sealed class BrokerCore : IAsyncDisposable
         // Components added by later features go here, in dependency order (group coordinator, producer ids,
         // transactions, retention).
         _ = _components;
+        Add(new Coordinators.Groups.GroupCoordinator(this));
+        Add(new Admin.AdminComponent(this));
+        var dataPlane = new Partitions.DataPlane(this);
+        Add(dataPlane);
+        Add(new Coordinators.Transactions.TransactionCoordinator(this, dataPlane.ProducerIds));
     }
 
     private void Add(IBrokerComponent component) => _components.Add(component);

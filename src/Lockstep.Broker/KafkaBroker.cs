@@ -64,6 +64,9 @@ public sealed partial class KafkaBroker : IAsyncDisposable
     /// <summary>The broker's metrics.</summary>
     public BrokerMetrics Metrics => _core.Metrics;
 
+    /// <summary>The broker's shared services (tests reach partitions and inject collaborators through it).</summary>
+    internal BrokerCore Core => _core;
+
     /// <summary>
     /// Opens (and recovers) the data directory, binds the listener and starts serving. Throws
     /// <see cref="ArgumentException"/> for invalid settings.

@@ -70,6 +70,7 @@ public sealed class PartitionLog : IDisposable
     private long _logStartOffset;
     private long _logEndOffset;
     private long _highWatermark;
+    private long _firstUnstableOffset = long.MaxValue;
 
     private PartitionLog(IFileSystem fs, string directory, TopicPartition topicPartition, LogConfig config,
         TimeProvider time, LogFlusher? flusher, ILogger logger)
@@ -114,8 +115,25 @@ public sealed class PartitionLog : IDisposable
     /// </summary>
     public long HighWatermark => Volatile.Read(ref _highWatermark);
 
-    /// <summary>Read-committed limit; equals <see cref="HighWatermark"/> until transactions are stored.</summary>
-    public long LastStableOffset => HighWatermark;
+    /// <summary>
+    /// Read-committed limit (kip939-spec.md §8.5): <c>min(first unstable offset, HW)</c>, where the first unstable
+    /// offset is what the owner last passed to <see cref="SetFirstUnstableOffset"/>.
+    /// </summary>
+    /// <remarks>
+    /// Lock-free and safe in either read order: the owner lowers the first unstable offset <em>before</em> a
+    /// transaction's first batch is appended (so before the HW can cover it) and raises it only after the marker
+    /// is durable, so a stale value of either input can only make the result smaller, never expose open data.
+    /// </remarks>
+    public long LastStableOffset => Math.Min(HighWatermark, Volatile.Read(ref _firstUnstableOffset));
+
+    /// <summary>The first unstable offset last published, or <see cref="long.MaxValue"/> when none.</summary>
+    public long FirstUnstableOffset => Volatile.Read(ref _firstUnstableOffset);
+
+    /// <summary>
+    /// Whether recovery found a segment without its <c>.txnindex</c> file: the owner must rebuild the aborted
+    /// transactions by replaying the log from its start (<see cref="EnsureAbortedTransaction"/>).
+    /// </summary>
+    public bool TransactionIndexRebuildNeeded { get; private set; }
 
     /// <summary>Total bytes in all segment files (what <c>retention.bytes</c> limits).</summary>
     public long SizeInBytes => _segments.Sum(s => s.Size);
@@ -172,7 +190,19 @@ public sealed class PartitionLog : IDisposable
     /// </exception>
     /// <exception cref="RecordBatchTooLargeException">The batch is larger than <c>segment.bytes</c>.</exception>
     /// <exception cref="IOException">The write failed (nothing was appended) or the log is offline.</exception>
-    public LogAppendInfo Append(Span<byte> batch, bool useLogAppendTime = false)
+    public LogAppendInfo Append(Span<byte> batch, bool useLogAppendTime = false) => AppendCore(batch, useLogAppendTime, null);
+
+    /// <summary>
+    /// <see cref="Append"/> for an ABORT marker: <paramref name="abortedTransaction"/> is written to
+    /// the transaction index of the segment that receives the batch, under the same lock, so a flush that makes the
+    /// marker durable makes the entry durable too. Its <see cref="AbortedTransaction.LastOffset"/> must be the offset
+    /// the batch gets, i.e. <see cref="LogEndOffset"/> (the caller serializes appends, so it knows it).
+    /// </summary>
+    /// <exception cref="ArgumentException">The entry's last offset is not the offset the batch would get.</exception>
+    public LogAppendInfo AppendAbortMarker(Span<byte> batch, AbortedTransaction abortedTransaction) =>
+        AppendCore(batch, useLogAppendTime: false, abortedTransaction);
+
+    private LogAppendInfo AppendCore(Span<byte> batch, bool useLogAppendTime, AbortedTransaction? abortedTransaction)
     {
         var header = ValidateBatch(batch);
         LogAppendInfo info;
@@ -186,6 +216,13 @@ public sealed class PartitionLog : IDisposable
             }
 
             var baseOffset = _logEndOffset;
+            if (abortedTransaction is { } expected && (expected.LastOffset != baseOffset + header.LastOffsetDelta
+                                                       || expected.FirstOffset > expected.LastOffset))
+            {
+                throw new ArgumentException(
+                    $"Aborted transaction {expected} does not end at the marker offset {baseOffset}.", nameof(abortedTransaction));
+            }
+
             RecordBatchHeader.SetBaseOffset(batch, baseOffset);
             var logAppendTimeMs = -1L;
             if (useLogAppendTime)
@@ -213,6 +250,21 @@ public sealed class PartitionLog : IDisposable
 
             _unflushedSegments.Add(segment);
             Invariant.Assert(segment.NextOffset == header.LastOffset + 1, "the segment ends where the batch ends");
+            if (abortedTransaction is { } aborted)
+            {
+                // An index write failure after a successful marker write is not "nothing appended": the marker is
+                // in the log, so the partition goes offline and recovery rebuilds the entry from the log.
+                try
+                {
+                    segment.AppendAbortedTransaction(aborted);
+                }
+                catch (IOException ex)
+                {
+                    _failure ??= ex;
+                    throw;
+                }
+            }
+
             Volatile.Write(ref _logEndOffset, header.LastOffset + 1);
             if (_config.Durability == Durability.OsFlush)
             {
@@ -229,6 +281,66 @@ public sealed class PartitionLog : IDisposable
         }
 
         return info;
+    }
+
+    /// <summary>
+    /// Publishes the first unstable offset (see <see cref="LastStableOffset"/>); <see cref="long.MaxValue"/> when
+    /// no transaction is unstable. Called by the owner under its own append serialization.
+    /// </summary>
+    public void SetFirstUnstableOffset(long offset) => Volatile.Write(ref _firstUnstableOffset, offset);
+
+    /// <summary>
+    /// Recovery helper: adds <paramref name="entry"/> to the transaction index of the segment holding its marker
+    /// unless it is already there, and fsyncs that index. Used when the owner replays the log on open and finds an
+    /// ABORT marker whose entry was lost (a crash between marker and entry, or a missing <c>.txnindex</c>).
+    /// Returns whether an entry was added; false too when the marker's segment is gone.
+    /// </summary>
+    public bool EnsureAbortedTransaction(AbortedTransaction entry)
+    {
+        lock (_lock)
+        {
+            ThrowIfUnusable();
+            var segment = Array.FindLast(_segments, s => s.BaseOffset <= entry.LastOffset);
+            if (segment is null || entry.LastOffset >= segment.NextOffset || segment.HasAbortedTransaction(entry.LastOffset))
+            {
+                return false;
+            }
+
+            segment.AppendAbortedTransaction(entry);
+            segment.FlushTransactionIndex();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The aborted transactions a read_committed fetch of <c>[fetchOffset, upperBound)</c> must report (Kafka's
+    /// <c>UnifiedLog.collectAbortedTransactions</c>, kip939-spec.md §8.6): every entry with
+    /// <c>LastOffset ≥ fetchOffset</c> and <c>FirstOffset &lt; upperBound</c>, scanning the segments from the one
+    /// holding <paramref name="fetchOffset"/> and stopping after an entry whose last stable offset reaches
+    /// <paramref name="upperBound"/> (no later abort can concern the returned data). Lock-free.
+    /// </summary>
+    public List<AbortedTransaction> CollectAbortedTransactions(long fetchOffset, long upperBound)
+    {
+        var result = new List<AbortedTransaction>();
+        var segments = _segments;
+        var first = Math.Max(0, Array.FindLastIndex(segments, s => s.BaseOffset <= fetchOffset));
+        for (var i = first; i < segments.Length; i++)
+        {
+            foreach (var entry in segments[i].AbortedTransactions)
+            {
+                if (entry.LastOffset >= fetchOffset && entry.FirstOffset < upperBound)
+                {
+                    result.Add(entry);
+                }
+
+                if (entry.LastStableOffset >= upperBound)
+                {
+                    return result;
+                }
+            }
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -956,6 +1068,7 @@ public sealed class PartitionLog : IDisposable
 
             _fs.FlushDirectory(Directory);
             _segments = [.. segments];
+            TransactionIndexRebuildNeeded = segments.Exists(s => s.TransactionIndexMissing);
             _logStartOffset = logStart;
             _logEndOffset = logEnd;
             _highWatermark = logEnd;
@@ -976,6 +1089,7 @@ public sealed class PartitionLog : IDisposable
         _fs.DeleteFile(Path.Combine(Directory, LogFileNames.FileName(baseOffset, LogFileNames.LogSuffix)));
         _fs.DeleteFile(Path.Combine(Directory, LogFileNames.FileName(baseOffset, LogFileNames.OffsetIndexSuffix)));
         _fs.DeleteFile(Path.Combine(Directory, LogFileNames.FileName(baseOffset, LogFileNames.TimeIndexSuffix)));
+        _fs.DeleteFile(Path.Combine(Directory, LogFileNames.FileName(baseOffset, LogFileNames.TransactionIndexSuffix)));
     }
 
     private void DeleteOrphanIndexes(IReadOnlyList<string> files, List<long> logBases)
@@ -983,7 +1097,8 @@ public sealed class PartitionLog : IDisposable
         foreach (var file in files)
         {
             if ((LogFileNames.TryParseBaseOffset(file, LogFileNames.OffsetIndexSuffix, out var baseOffset)
-                 || LogFileNames.TryParseBaseOffset(file, LogFileNames.TimeIndexSuffix, out baseOffset))
+                 || LogFileNames.TryParseBaseOffset(file, LogFileNames.TimeIndexSuffix, out baseOffset)
+                 || LogFileNames.TryParseBaseOffset(file, LogFileNames.TransactionIndexSuffix, out baseOffset))
                 && !logBases.Contains(baseOffset))
             {
                 _fs.DeleteFile(file);

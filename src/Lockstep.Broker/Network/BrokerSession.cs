@@ -219,10 +219,23 @@ internal sealed partial class BrokerSession
                         continue; // acks=0 produce: Kafka sends no response frame.
                     }
 
-                    var written = FrameWriter.WriteFrame(
-                        _connection.Output,
-                        (response, pending.Context),
-                        static (body, state) => state.response.Write(body, state.Context));
+                    int written;
+                    try
+                    {
+                        written = FrameWriter.WriteFrame(
+                            _connection.Output,
+                            (response, pending.Context),
+                            static (body, state) => state.response.Write(body, state.Context));
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A response the version cannot carry is a broker bug. Close at once: a silent stall
+                        // would leave the client waiting out its request timeout (FINDINGS.md, ListOffsets v2).
+                        LogHandlerFailure(_connectionId, pending.Context.ApiKey + " response encoding", e);
+                        _connection.Abort($"internal error encoding the {pending.Context.ApiKey} response");
+                        return;
+                    }
+
                     _metrics.BytesOut(written + FrameReader.SizePrefixLength);
 
                     // Flush when nothing else is ready, so back-to-back responses share one socket write.

@@ -13,13 +13,34 @@ namespace Lockstep.Broker.Topics;
 /// </summary>
 internal static class TopicConfigs
 {
-    /// <summary>A topic config: its broker-level synonym and how to validate a value.</summary>
-    internal sealed record Definition(string Name, string? BrokerSynonym, string StaticDefault, Func<string, string?> Validate, bool ReadOnly = false);
+    /// <summary>A topic config: its broker-level synonym, how to validate a value, and what DescribeConfigs says about it.</summary>
+    /// <param name="Name">Kafka's topic config name.</param>
+    /// <param name="BrokerSynonym">The broker setting it defaults to, when <see cref="BrokerConfig"/> has one.</param>
+    /// <param name="StaticDefault">Kafka's default when there is no broker synonym.</param>
+    /// <param name="Validate">Returns a problem description or null.</param>
+    /// <param name="Type">Kafka's <c>ConfigDef.Type</c> (DescribeConfigs v3+ <c>ConfigType</c>).</param>
+    /// <param name="About">Documentation (DescribeConfigs v3+ with IncludeDocumentation).</param>
+    /// <param name="ReadOnly">True when the config cannot be altered.</param>
+    internal sealed record Definition(
+        string Name,
+        string? BrokerSynonym,
+        string StaticDefault,
+        Func<string, string?> Validate,
+        ConfigType Type,
+        string About,
+        bool ReadOnly = false)
+    {
+        /// <summary>LIST configs accept IncrementalAlterConfigs APPEND/SUBTRACT (Kafka <c>ConfigDef.Type.LIST</c>).</summary>
+        public bool IsList => Type == ConfigType.List;
+    }
 
     private static string? Long(string value, long min) =>
         long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) && v >= min
             ? null
             : $"must be an integer >= {min}";
+
+    private static string? Int(string value, long min) =>
+        Long(value, min) ?? (long.Parse(value, CultureInfo.InvariantCulture) > int.MaxValue ? "must fit in an int" : null);
 
     private static string? OneOf(string value, params string[] allowed) =>
         allowed.Contains(value, StringComparer.Ordinal) ? null : $"must be one of {string.Join(", ", allowed)}";
@@ -27,17 +48,29 @@ internal static class TopicConfigs
     /// <summary>The supported topic configs by name.</summary>
     public static readonly IReadOnlyDictionary<string, Definition> All = new Definition[]
     {
-        new("cleanup.policy", null, "delete", v => v == "delete" ? null : "only 'delete' is supported (Lockstep does not compact logs)"),
-        new("retention.ms", "log.retention.ms", "604800000", v => Long(v, -1)),
-        new("retention.bytes", "log.retention.bytes", "-1", v => Long(v, -1)),
-        new("segment.bytes", "log.segment.bytes", "1073741824", v => Long(v, 1024) ?? (long.Parse(v, CultureInfo.InvariantCulture) > int.MaxValue ? "must fit in an int" : null)),
-        new("segment.ms", "log.roll.ms", "604800000", v => Long(v, 1)),
-        new("index.interval.bytes", "log.index.interval.bytes", "4096", v => Long(v, 0)),
-        new("max.message.bytes", "message.max.bytes", "1048588", v => Long(v, 0)),
-        new("message.timestamp.type", null, "CreateTime", v => OneOf(v, "CreateTime", "LogAppendTime")),
-        new("compression.type", null, "producer", v => v == "producer" ? null : "only 'producer' is supported (batches are stored as received)"),
-        new("min.insync.replicas", null, "1", v => v == "1" ? null : "a single node has exactly one in-sync replica"),
-        new("unclean.leader.election.enable", null, "false", v => OneOf(v, "true", "false")),
+        // cleanup.policy is a LIST in Kafka (TopicConfig.CLEANUP_POLICY_CONFIG), so APPEND/SUBTRACT apply to it.
+        new("cleanup.policy", null, "delete", v => v == "delete" ? null : "only 'delete' is supported (Lockstep does not compact logs)",
+            ConfigType.List, "Only 'delete' is supported: old segments are deleted by retention time and size."),
+        new("retention.ms", "log.retention.ms", "604800000", v => Long(v, -1),
+            ConfigType.Long, "Delete segments older than this many milliseconds (-1: no time limit)."),
+        new("retention.bytes", "log.retention.bytes", "-1", v => Long(v, -1),
+            ConfigType.Long, "Delete old segments while a partition is larger than this (-1: no size limit)."),
+        new("segment.bytes", "log.segment.bytes", "1073741824", v => Int(v, 1024),
+            ConfigType.Int, "Roll a new segment when the active one reaches this size."),
+        new("segment.ms", "log.roll.ms", "604800000", v => Long(v, 1),
+            ConfigType.Long, "Roll a new segment after this many milliseconds."),
+        new("index.interval.bytes", "log.index.interval.bytes", "4096", v => Int(v, 0),
+            ConfigType.Int, "Bytes of log between offset-index entries."),
+        new("max.message.bytes", "message.max.bytes", "1048588", v => Int(v, 0),
+            ConfigType.Int, "Largest record batch accepted for this topic."),
+        new("message.timestamp.type", null, "CreateTime", v => OneOf(v, "CreateTime", "LogAppendTime"),
+            ConfigType.String, "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock."),
+        new("compression.type", null, "producer", v => v == "producer" ? null : "only 'producer' is supported (batches are stored as received)",
+            ConfigType.String, "Only 'producer' is supported: batches are stored as the producer compressed them."),
+        new("min.insync.replicas", null, "1", v => v == "1" ? null : "a single node has exactly one in-sync replica",
+            ConfigType.Int, "Always 1: a single node is the only in-sync replica."),
+        new("unclean.leader.election.enable", null, "false", v => OneOf(v, "true", "false"),
+            ConfigType.Boolean, "Accepted for compatibility; a single node never elects another leader."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 
     /// <summary>Checks one name/value; returns an error message or null.</summary>
@@ -76,6 +109,38 @@ internal static class TopicConfigs
         return (definition.StaticDefault, ConfigSource.Default);
     }
 
+    /// <summary>
+    /// The synonyms of a topic config in Kafka's precedence order (<c>ConfigHelper.createTopicConfigEntry</c>): the
+    /// topic override, then the broker setting when set explicitly, then its default. The first one is the effective
+    /// value. A config without a broker synonym falls back to its own name with Kafka's default.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Value, ConfigSource Source)> Synonyms(
+        string name, IReadOnlyDictionary<string, string> overrides, BrokerConfig broker)
+    {
+        var definition = All[name];
+        var synonyms = new List<(string, string, ConfigSource)>(3);
+        if (overrides.TryGetValue(name, out var value))
+        {
+            synonyms.Add((name, value, ConfigSource.Topic));
+        }
+
+        if (definition.BrokerSynonym is { } synonym)
+        {
+            if (broker.IsExplicit(synonym))
+            {
+                synonyms.Add((synonym, broker.EffectiveValues.First(kv => kv.Key == synonym).Value, ConfigSource.StaticBroker));
+            }
+
+            synonyms.Add((synonym, BrokerConfig.DefaultOf(synonym), ConfigSource.Default));
+        }
+        else
+        {
+            synonyms.Add((name, definition.StaticDefault, ConfigSource.Default));
+        }
+
+        return synonyms;
+    }
+
     /// <summary>The log settings of a topic: broker defaults with the topic's overrides applied.</summary>
     public static LogConfig ToLogConfig(IReadOnlyDictionary<string, string> overrides, BrokerConfig broker)
     {
@@ -105,4 +170,32 @@ internal enum ConfigSource : sbyte
 
     /// <summary>DEFAULT_CONFIG: Kafka's default.</summary>
     Default = 5,
+}
+
+/// <summary>Kafka's <c>DescribeConfigsResponse.ConfigType</c> ids (DescribeConfigs v3+).</summary>
+internal enum ConfigType : sbyte
+{
+    /// <summary>UNKNOWN.</summary>
+    Unknown = 0,
+
+    /// <summary>BOOLEAN.</summary>
+    Boolean = 1,
+
+    /// <summary>STRING.</summary>
+    String = 2,
+
+    /// <summary>INT.</summary>
+    Int = 3,
+
+    /// <summary>SHORT.</summary>
+    Short = 4,
+
+    /// <summary>LONG.</summary>
+    Long = 5,
+
+    /// <summary>DOUBLE.</summary>
+    Double = 6,
+
+    /// <summary>LIST.</summary>
+    List = 7,
 }

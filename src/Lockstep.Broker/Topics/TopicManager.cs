@@ -54,8 +54,20 @@ internal sealed partial class TopicManager : IBrokerComponent
         _byName.TryGetValue(name, out topic);
 
     /// <summary>Looks up a topic by id (KIP-516).</summary>
-    public bool TryGetTopic(Guid topicId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TopicInfo? topic) =>
-        _byId.TryGetValue(topicId, out topic);
+    /// <remarks>
+    /// <see cref="Publish"/> replaces the two maps one after the other; checking the id's entry against the name map
+    /// means a lock-free reader never sees a deleted (or replaced) topic by its old id.
+    /// </remarks>
+    public bool TryGetTopic(Guid topicId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TopicInfo? topic)
+    {
+        if (_byId.TryGetValue(topicId, out var byId) && _byName.TryGetValue(byId.Name, out topic) && topic.TopicId == topicId)
+        {
+            return true;
+        }
+
+        topic = null;
+        return false;
+    }
 
     /// <summary>Looks up a partition.</summary>
     public bool TryGetPartition(string topic, int partition, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Partition? result)
@@ -126,6 +138,30 @@ internal sealed partial class TopicManager : IBrokerComponent
     }
 
     /// <summary>
+    /// Kafka refuses a topic whose name differs from an existing one only by '.' versus '_' (<c>Topic.hasCollisionChars</c>
+    /// in ReplicationControlManager.validateNewTopicNames), because both map to the same metric names. Returns the
+    /// existing name, or null. Caller holds <c>_lock</c>.
+    /// </summary>
+    private string? FindCollision(string name)
+    {
+        if (!name.Contains('.', StringComparison.Ordinal) && !name.Contains('_', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var unified = name.Replace('.', '_');
+        foreach (var existing in _byName.Keys)
+        {
+            if (existing != name && existing.Length == name.Length && existing.Replace('.', '_') == unified)
+            {
+                return existing;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// Creates a topic (CreateTopics). <paramref name="partitions"/> of -1 means <c>num.partitions</c>. Returns the
     /// topic, or an error code with a message as CreateTopics reports them.
     /// </summary>
@@ -135,6 +171,12 @@ internal sealed partial class TopicManager : IBrokerComponent
         if (ValidateName(name) is { } nameError)
         {
             return (null, ErrorCode.InvalidTopicException, nameError);
+        }
+
+        if (_byName.ContainsKey(name))
+        {
+            // Kafka checks existence before configs (ReplicationControlManager.createTopics).
+            return (null, ErrorCode.TopicAlreadyExists, $"Topic '{name}' already exists.");
         }
 
         if (partitions == -1)
@@ -163,6 +205,11 @@ internal sealed partial class TopicManager : IBrokerComponent
             if (_byName.ContainsKey(name))
             {
                 return (null, ErrorCode.TopicAlreadyExists, $"Topic '{name}' already exists.");
+            }
+
+            if (FindCollision(name) is { } colliding)
+            {
+                return (null, ErrorCode.InvalidTopicException, $"Topic '{name}' collides with existing topic: {colliding}");
             }
 
             if (validateOnly)
@@ -365,6 +412,16 @@ internal sealed partial class TopicManager : IBrokerComponent
             if (file.Version != 1)
             {
                 throw new InvalidDataException($"topics.json has unknown version {file.Version}.");
+            }
+
+            // A hand-edited or foreign file must fail start-up with a clear message, not a NullReferenceException
+            // later on the request path.
+            foreach (var topic in file.Topics ?? throw new InvalidDataException("topics.json has no topic list."))
+            {
+                if (topic is null || ValidateName(topic.Name) is not null || topic.Partitions < 1 || topic.Configs is null || topic.TopicId == Guid.Empty)
+                {
+                    throw new InvalidDataException($"topics.json has an invalid topic entry ({topic?.Name ?? "null"}).");
+                }
             }
 
             return file.Topics;

@@ -13,7 +13,7 @@ internal static class LogFileNames
     public const string OffsetIndexSuffix = ".index";
     public const string TimeIndexSuffix = ".timeindex";
 
-    /// <summary>Reserved for the aborted-transaction index (kip939-spec.md §8.6); not written yet.</summary>
+    /// <summary>The aborted-transaction index (kip939-spec.md §8.6; <c>TransactionIndex</c>).</summary>
     public const string TransactionIndexSuffix = ".txnindex";
 
     public const string TempSuffix = ".tmp";

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using Lockstep.Protocol;
@@ -31,6 +32,7 @@ internal sealed class LogSegment : IDisposable
     private readonly IStorageFile _offsetIndexFile;
     private readonly IStorageFile _timeIndexFile;
     private readonly ILogger _logger;
+    private TransactionIndex _txnIndex = null!; // Set by CreateNew/Load right after construction.
     private readonly int _indexIntervalBytes;
 
     // Writer-owned (PartitionLog append lock).
@@ -93,6 +95,15 @@ internal sealed class LogSegment : IDisposable
 
     public SparseIndex TimeIndex { get; }
 
+    /// <summary>Path of the aborted-transaction index (kip939-spec.md §8.6).</summary>
+    public string TransactionIndexPath => _txnIndex.Path;
+
+    /// <summary>Aborted transactions whose marker is in this segment, in marker order (lock-free snapshot).</summary>
+    public IReadOnlyList<AbortedTransaction> AbortedTransactions => _txnIndex.Entries;
+
+    /// <summary>Load found no <c>.txnindex</c> file: its entries (if any) must be rebuilt from the log.</summary>
+    public bool TransactionIndexMissing { get; private set; }
+
     /// <summary>Published size in bytes: every byte below it is a complete, CRC-checked batch.</summary>
     public long Size => Volatile.Read(ref _size);
 
@@ -123,6 +134,16 @@ internal sealed class LogSegment : IDisposable
         segment._log.Truncate(0);
         segment._offsetIndexFile.Truncate(0);
         segment._timeIndexFile.Truncate(0);
+        try
+        {
+            segment._txnIndex = TransactionIndex.CreateNew(fs, TxnIndexPath(directory, baseOffset));
+        }
+        catch
+        {
+            segment.Dispose();
+            throw;
+        }
+
         return segment;
     }
 
@@ -137,6 +158,9 @@ internal sealed class LogSegment : IDisposable
         try
         {
             truncated = segment.Recover();
+            segment._txnIndex = TransactionIndex.Load(fs, TxnIndexPath(directory, baseOffset), segment.NextOffset,
+                logger, out var missing);
+            segment.TransactionIndexMissing = missing && segment.Size > 0;
             return segment;
         }
         catch
@@ -220,14 +244,36 @@ internal sealed class LogSegment : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Records an aborted transaction whose marker is in this segment. Called under the log's append lock, right
+    /// after the marker itself was appended, so both reach the disk in the same flush.
+    /// </summary>
+    public void AppendAbortedTransaction(in AbortedTransaction entry)
+    {
+        Invariant.Assert(entry.LastOffset >= BaseOffset && entry.LastOffset < NextOffset, "the marker is in this segment");
+        _txnIndex.Append(entry);
+    }
+
+    /// <summary>Whether the index already holds the abort whose marker is at <paramref name="markerOffset"/>.</summary>
+    public bool HasAbortedTransaction(long markerOffset) => _txnIndex.Contains(markerOffset);
+
     /// <summary>Drops every batch from <paramref name="position"/> (a batch boundary) on; rebuilds indexes.</summary>
     public void TruncateTo(long position)
     {
         _log.Truncate(position);
         Recover();
+        _txnIndex.TruncateTo(NextOffset);
     }
 
-    public void FlushLog() => _log.FlushToDisk();
+    /// <summary>Fsyncs the log file and then the transaction index (entries are written after their markers).</summary>
+    public void FlushLog()
+    {
+        _log.FlushToDisk();
+        _txnIndex.Flush();
+    }
+
+    /// <summary>Fsyncs only the transaction index (used after recovery re-adds entries to a sealed segment).</summary>
+    public void FlushTransactionIndex() => _txnIndex.Flush();
 
     public void FlushIndexes()
     {
@@ -243,6 +289,7 @@ internal sealed class LogSegment : IDisposable
         _log.Dispose();
         _offsetIndexFile.Dispose();
         _timeIndexFile.Dispose();
+        _txnIndex?.Dispose();
     }
 
     /// <summary>Closes the segment and deletes its files; the caller flushes the directory.</summary>
@@ -253,7 +300,11 @@ internal sealed class LogSegment : IDisposable
         _fs.DeleteFile(LogPath);
         _fs.DeleteFile(OffsetIndexPath);
         _fs.DeleteFile(TimeIndexPath);
+        _fs.DeleteFile(TransactionIndexPath);
     }
+
+    private static string TxnIndexPath(string directory, long baseOffset) =>
+        Path.Combine(directory, LogFileNames.FileName(baseOffset, LogFileNames.TransactionIndexSuffix));
 
     /// <summary>
     /// Scans the whole file, checking each batch's header, contiguity and CRC-32C, and truncates at the first bad

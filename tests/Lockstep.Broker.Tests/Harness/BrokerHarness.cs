@@ -11,11 +11,13 @@ public sealed class BrokerHarness : IAsyncDisposable
 {
     private static int s_counter;
     private readonly InMemoryEndPoint _endPoint;
+    private readonly TimeProvider? _time;
 
-    private BrokerHarness(InMemoryNetwork network, InMemoryEndPoint endPoint, IFileSystem fs, KafkaBroker broker)
+    private BrokerHarness(InMemoryNetwork network, InMemoryEndPoint endPoint, IFileSystem fs, KafkaBroker broker, TimeProvider? time)
     {
         Network = network;
         _endPoint = endPoint;
+        _time = time;
         FileSystem = fs;
         Broker = broker;
     }
@@ -37,7 +39,7 @@ public sealed class BrokerHarness : IAsyncDisposable
         var endPoint = new InMemoryEndPoint("broker-" + Interlocked.Increment(ref s_counter));
         var fs = fileSystem ?? new InMemoryFileSystem();
         var broker = await StartBrokerAsync(network, endPoint, fs, settings, time);
-        return new BrokerHarness(network, endPoint, fs, broker);
+        return new BrokerHarness(network, endPoint, fs, broker, time);
     }
 
     private static Task<KafkaBroker> StartBrokerAsync(
@@ -60,11 +62,33 @@ public sealed class BrokerHarness : IAsyncDisposable
         return KafkaBroker.StartAsync(options);
     }
 
-    /// <summary>Stops the broker cleanly and starts a new one over the same file system.</summary>
+    /// <summary>Stops the broker cleanly and starts a new one over the same file system (and the same clock).</summary>
     public async Task RestartAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
         await Broker.DisposeAsync();
-        Broker = await StartBrokerAsync(Network, _endPoint, FileSystem, settings, null);
+        Broker = await StartBrokerAsync(Network, _endPoint, FileSystem, settings, _time);
+    }
+
+    /// <summary>
+    /// Simulates SIGKILL/power loss: every byte not fsynced is lost (<see cref="InMemoryFileSystem.Crash"/>), then a
+    /// new broker starts over what survived. The old broker's shutdown runs against the crashed file system (its
+    /// handles fail) and whatever it manages to write is discarded by a second crash, so it cannot help recovery.
+    /// </summary>
+    public async Task CrashAndRestartAsync(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var fs = (InMemoryFileSystem)FileSystem;
+        fs.Crash();
+        try
+        {
+            await Broker.DisposeAsync();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or AggregateException)
+        {
+            // The dead process's shutdown: irrelevant to what survived.
+        }
+
+        fs.Crash();
+        Broker = await StartBrokerAsync(Network, _endPoint, FileSystem, settings, _time);
     }
 
     /// <summary>Opens a new client connection.</summary>
