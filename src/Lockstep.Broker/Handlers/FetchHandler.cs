@@ -21,8 +21,8 @@
 //   end); CurrentLeaderEpoch above ours → UNKNOWN_LEADER_EPOCH, below (other than -1) → FENCED_LEADER_EPOCH
 //   (Partition.checkCurrentLeaderEpoch). Error partitions carry HW/LSO/LogStartOffset -1, as Kafka's.
 // - ReplicaId is ignored: a single node has no followers, every fetch is served as a consumer fetch.
-// Version notes: v4+ LastStableOffset and AbortedTransactions (null for read_uncommitted, empty list for
-// read_committed, as KafkaApis sets them); v5+ LogStartOffset; v7+ sessions; v9+ CurrentLeaderEpoch; v11+
+// Version notes: v4+ LastStableOffset and AbortedTransactions (null for read_uncommitted, a possibly empty list
+// for read_committed, as KafkaApis sets them); v5+ LogStartOffset; v7+ sessions; v9+ CurrentLeaderEpoch; v11+
 // PreferredReadReplica (-1) and RackId (ignored); v12 flexible. v13+ (topic ids) are not advertised yet.
 using System;
 using System.Collections.Generic;

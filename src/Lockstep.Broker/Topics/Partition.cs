@@ -489,6 +489,10 @@ internal sealed partial class Partition : IDisposable
         try
         {
             await Log.WaitForDurableAsync(markerOffset, cancellationToken).ConfigureAwait(false);
+
+            // The durability continuation registered in NotifyWhenDurable may not have run yet: publish the LSO now,
+            // so that when the coordinator sees this marker complete, read_committed readers already see it.
+            AfterDurable();
             return ErrorCode.None;
         }
         catch (IOException e)

@@ -11,8 +11,8 @@ namespace Lockstep.Storage.Internal;
 
 /// <summary>
 /// One segment of a partition log: <c>&lt;base&gt;.log</c> holding whole record batches back to back, exactly as
-/// received (offsets assigned), plus the sparse <c>.index</c> and <c>.timeindex</c> files (Kafka's
-/// <c>LogSegment.java</c>).
+/// received (offsets assigned), plus the sparse <c>.index</c> and <c>.timeindex</c> files and the aborted-transaction
+/// index <c>.txnindex</c> (<see cref="TransactionIndex"/>) (Kafka's <c>LogSegment.java</c>).
 /// </summary>
 /// <remarks>
 /// <para>Ownership: mutating members (<see cref="Append"/>, <see cref="TruncateTo"/>, <see cref="Recover"/>) run
