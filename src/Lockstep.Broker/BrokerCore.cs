@@ -118,11 +118,14 @@ internal sealed class BrokerCore : IAsyncDisposable
         // Components added by later features go here, in dependency order (group coordinator, producer ids,
         // transactions, retention).
         _ = _components;
-        Add(new Coordinators.Groups.GroupCoordinator(this));
+        var groups = new Coordinators.Groups.GroupCoordinator(this);
+        Add(groups);
         Add(new Admin.AdminComponent(this));
         var dataPlane = new Partitions.DataPlane(this);
         Add(dataPlane);
-        Add(new Coordinators.Transactions.TransactionCoordinator(this, dataPlane.ProducerIds));
+        var transactions = new Coordinators.Transactions.TransactionCoordinator(this, dataPlane.ProducerIds);
+        Add(transactions);
+        groups.AttachTransactionCoordinator(transactions); // TxnOffsetCommit + offsets-partition markers (issue 4)
     }
 
     private void Add(IBrokerComponent component) => _components.Add(component);

@@ -74,7 +74,7 @@ internal sealed class InitProducerIdHandler(ProducerIdManager producerIds, Trans
 
         // The coordinator decides (and appends its record) synchronously, before this method's first await.
         var result = await coordinator.InitProducerIdAsync(transactionalId, request.TransactionTimeoutMs, request.Enable2Pc,
-            request.KeepPreparedTxn, request.ProducerId, request.ProducerEpoch).ConfigureAwait(false);
+            request.KeepPreparedTxn, request.ProducerId, request.ProducerEpoch, cancellationToken).ConfigureAwait(false);
         return ToResponse(result, version);
     }
 

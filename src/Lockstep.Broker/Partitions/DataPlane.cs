@@ -12,7 +12,7 @@ namespace Lockstep.Broker.Partitions;
 
 /// <summary>
 /// The broker's data plane as a component: the Metadata, Produce, Fetch, ListOffsets, DeleteRecords,
-/// OffsetForLeaderEpoch, InitProducerId and DescribeProducers handlers, the producer id manager, and the periodic housekeeping —
+/// OffsetForLeaderEpoch and DescribeProducers handlers, the producer id manager, and the periodic housekeeping —
 /// retention every <c>log.retention.check.interval.ms</c> and idle-producer expiration — on the broker's
 /// <see cref="TimeProvider"/>. Also publishes each partition's log end offset and LSO lag as observable gauges.
 /// </summary>

@@ -85,16 +85,6 @@ public sealed class IdempotentProducerTests
     }
 
     [Fact]
-    public async Task InitProducerId_with_transactional_id_is_COORDINATOR_NOT_AVAILABLE_until_transactions_exist()
-    {
-        await using var harness = await BrokerHarness.StartAsync();
-        await using var client = await harness.ConnectAsync();
-        var response = await client.SendAsync<Lockstep.Protocol.Messages.InitProducerIdRequest, Lockstep.Protocol.Messages.InitProducerIdResponse>(
-            new Lockstep.Protocol.Messages.InitProducerIdRequest { TransactionalId = "tx", TransactionTimeoutMs = 1000 }, 4);
-        Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, response.ErrorCode);
-    }
-
-    [Fact]
     public async Task Producer_ids_are_never_reused_across_restarts()
     {
         await using var harness = await BrokerHarness.StartAsync();
