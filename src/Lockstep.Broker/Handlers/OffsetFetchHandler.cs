@@ -4,8 +4,8 @@
 // - Committed offset, leader epoch and metadata per partition; -1 / -1 / "" when nothing is committed (also for
 //   unknown groups, which are not an error).
 // - Topics null (v2+) = every committed partition of the group.
-// - RequireStable (v7+): no transactions exist yet, so no partition has a pending transactional commit and
-//   UNSTABLE_OFFSET_COMMIT is never returned; GroupCoordinator.MarkPendingTransactionalOffsetsAsync is the issue 4 hook.
+// - RequireStable (v7+): UNSTABLE_OFFSET_COMMIT for a partition with a pending transactional offset commit
+//   (TxnOffsetCommit whose transaction has not completed); Java consumers always send RequireStable and retry.
 // - Only durable commits are reported (the answer waits for the internal log's fsync).
 // Version notes: v1 has no top-level error (group errors go to every partition, Kafka's OffsetFetchResponse.groupError);
 // v2+ top-level ErrorCode and nullable Topics; v5+ leader epoch; v7+ RequireStable; v8+ batched Groups (shape

@@ -143,7 +143,7 @@ internal sealed partial class GroupCoordinator
                 continue;
             }
 
-            var value = new CommittedOffset(entry.Offset, entry.LeaderEpoch, metadata, now, expire);
+            var value = new CommittedOffset(entry.Offset, entry.LeaderEpoch, metadata, now, expire, ++_offsetSequence);
             records.Add(GroupLog.OffsetRecord(args.GroupId, entry.Partition, value, entry.TopicId));
             applied.Add((entry.Partition, value));
         }
@@ -318,7 +318,7 @@ internal sealed partial class GroupCoordinator
     {
         group.TransitionTo(GroupState.Dead, NowMs);
         _groups.Remove(group.GroupId);
-        _pendingTransactionalOffsets.Remove(group.GroupId);
+        DropPendingTransactionalOffsets(group.GroupId);
         Cancel(new TimerKey(TimerKind.Join, group.GroupId, ""));
         Cancel(new TimerKey(TimerKind.Sync, group.GroupId, ""));
     }

@@ -55,9 +55,17 @@ internal sealed partial class GroupCoordinator : IBrokerComponent
     private readonly Dictionary<string, ClassicGroup> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<TimerKey, TimerEntry> _timers = [];
 
-    // Issue 4 hook: partitions with a transactional offset commit that is neither committed nor aborted yet, per
-    // group, with the number of open transactions touching each (see MarkPendingTransactionalOffsetsAsync).
-    private readonly Dictionary<string, Dictionary<TopicPartition, int>> _pendingTransactionalOffsets = new(StringComparer.Ordinal);
+    // Partitions with a transactional offset commit that is neither committed nor aborted yet, per group, with the
+    // producer ids of the open transactions touching each (Kafka's OffsetMetadataManager.openTransactions): OffsetFetch
+    // with RequireStable answers UNSTABLE_OFFSET_COMMIT for them, and expiry leaves them alone.
+    private readonly Dictionary<string, Dictionary<TopicPartition, HashSet<long>>> _pendingTransactionalOffsets = new(StringComparer.Ordinal);
+
+    // The pending offsets themselves, per producer id (Kafka's pendingTransactionalOffsets): applied or dropped by the
+    // marker of that producer id (see GroupCoordinator.Transactions.cs).
+    private readonly Dictionary<long, Dictionary<(string Group, TopicPartition Partition), CommittedOffset>> _pendingByProducer = [];
+
+    // Append order of offset records (CommittedOffset.Sequence), counted from 0 on every start: replay renumbers.
+    private long _offsetSequence;
 
     private GroupLog? _log;
     private Task? _loop;
@@ -110,6 +118,7 @@ internal sealed partial class GroupCoordinator : IBrokerComponent
         new ListGroupsHandler(this),
         new DeleteGroupsHandler(this),
         new OffsetDeleteHandler(this, _core.Topics),
+        new TxnOffsetCommitHandler(this, _core.Topics),
     ];
 
     /// <inheritdoc />
@@ -129,57 +138,6 @@ internal sealed partial class GroupCoordinator : IBrokerComponent
             await _loop.ConfigureAwait(false);
         }
     }
-
-    /// <summary>
-    /// Issue 4 hook, called by the transaction coordinator when a TxnOffsetCommit for <paramref name="partitions"/>
-    /// is pending: until <see cref="CompletePendingTransactionalOffsetsAsync"/>, OffsetFetch with RequireStable answers
-    /// UNSTABLE_OFFSET_COMMIT for them (client-compat.md trap 5). Nothing calls it yet.
-    /// </summary>
-    public Task MarkPendingTransactionalOffsetsAsync(string groupId, IReadOnlyCollection<TopicPartition> partitions) =>
-        SubmitAsync(() =>
-        {
-            if (!_pendingTransactionalOffsets.TryGetValue(groupId, out var pending))
-            {
-                _pendingTransactionalOffsets[groupId] = pending = [];
-            }
-
-            foreach (var partition in partitions)
-            {
-                pending[partition] = pending.GetValueOrDefault(partition) + 1;
-            }
-
-            return true;
-        });
-
-    /// <summary>Issue 4 hook: the transaction that marked <paramref name="partitions"/> committed or aborted.</summary>
-    public Task CompletePendingTransactionalOffsetsAsync(string groupId, IReadOnlyCollection<TopicPartition> partitions) =>
-        SubmitAsync(() =>
-        {
-            if (_pendingTransactionalOffsets.TryGetValue(groupId, out var pending))
-            {
-                foreach (var partition in partitions)
-                {
-                    if (pending.TryGetValue(partition, out var count))
-                    {
-                        if (count <= 1)
-                        {
-                            pending.Remove(partition);
-                        }
-                        else
-                        {
-                            pending[partition] = count - 1;
-                        }
-                    }
-                }
-
-                if (pending.Count == 0)
-                {
-                    _pendingTransactionalOffsets.Remove(groupId);
-                }
-            }
-
-            return true;
-        });
 
     // ---- executor -------------------------------------------------------------------------------------------
 
@@ -311,9 +269,21 @@ internal sealed partial class GroupCoordinator : IBrokerComponent
         var now = NowMs;
         var offsets = 0;
         Log.Replay(
-            (key, value) =>
+            (key, value, producerId) =>
             {
                 var partition = new TopicPartition(key.topic, key.partition);
+                if (producerId != TxnNoProducerId)
+                {
+                    // A transactional commit: pending until the marker of its producer id (replayed below) resolves
+                    // it; a transaction still open at shutdown is resolved by the transaction coordinator's marker.
+                    if (value is not null)
+                    {
+                        AddPendingTransactionalOffset(producerId, key.group, partition, ToCommittedOffset(value));
+                    }
+
+                    return;
+                }
+
                 if (value is null)
                 {
                     if (_groups.TryGetValue(key.group, out var existing))
@@ -325,8 +295,7 @@ internal sealed partial class GroupCoordinator : IBrokerComponent
                 }
 
                 offsets++;
-                GetOrCreateGroup(key.group, now).Offsets[partition] = new CommittedOffset(
-                    value.offset, value.leaderEpoch, value.metadata ?? "", value.commitTimestamp, value.expireTimestamp);
+                GetOrCreateGroup(key.group, now).Offsets[partition] = ToCommittedOffset(value);
             },
             (key, value) =>
             {
@@ -344,6 +313,7 @@ internal sealed partial class GroupCoordinator : IBrokerComponent
                 group.ProtocolName = value.protocol;
                 group.CurrentStateTimestampMs = value.currentStateTimestamp >= 0 ? value.currentStateTimestamp : now;
             },
+            (producerId, commit) => CompleteTransactionalOffsets(producerId, commit),
             (offset, ex) => LogUndecodableRecord(offset, ex));
         LogLoaded(_groups.Count, offsets);
     }

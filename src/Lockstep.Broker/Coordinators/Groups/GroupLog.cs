@@ -92,9 +92,41 @@ internal sealed class GroupLog(PartitionLog log, CompressionCodecRegistry codecs
     /// task that completes when it is durable. Throws <see cref="System.IO.IOException"/> when the write failed (then
     /// nothing was appended and the caller must not apply the change).
     /// </summary>
-    public Task AppendAsync(IReadOnlyList<Entry> entries, long nowMs)
+    public Task AppendAsync(IReadOnlyList<Entry> entries, long nowMs) =>
+        AppendCoreAsync(entries, RecordBatchHeader.NoProducerId, -1, nowMs);
+
+    /// <summary>
+    /// Appends a transactional offset commit as Kafka does: one transactional batch carrying the producer id and
+    /// epoch, whose records stay pending until a marker of that producer id (<see cref="AppendMarkerAsync"/>)
+    /// follows. Same failure contract as <see cref="AppendAsync"/>.
+    /// </summary>
+    public Task AppendTransactionalAsync(IReadOnlyList<Entry> entries, long producerId, short producerEpoch, long nowMs) =>
+        AppendCoreAsync(entries, producerId, producerEpoch, nowMs);
+
+    /// <summary>
+    /// Appends the COMMIT/ABORT control batch that resolves the pending transactional offsets of
+    /// <paramref name="producerId"/> (Kafka's WriteTxnMarkers on a <c>__consumer_offsets</c> partition).
+    /// </summary>
+    public Task AppendMarkerAsync(long producerId, short producerEpoch, bool commit, long nowMs)
+    {
+        using var buffer = new PooledBufferWriter(128);
+        ControlBatch.Write(buffer, commit ? ControlRecordType.Commit : ControlRecordType.Abort, producerId, producerEpoch,
+            coordinatorEpoch: 0, nowMs);
+        var batch = buffer.ToArray();
+        var info = log.Append(batch);
+        return log.WaitForDurableAsync(info.LastOffset);
+    }
+
+    private Task AppendCoreAsync(IReadOnlyList<Entry> entries, long producerId, short producerEpoch, long nowMs)
     {
         using var builder = new RecordBatchBuilder(CompressionType.None, codecs);
+        if (producerId != RecordBatchHeader.NoProducerId)
+        {
+            builder.ProducerId = producerId;
+            builder.ProducerEpoch = producerEpoch;
+            builder.IsTransactional = true;
+        }
+
         foreach (var entry in entries)
         {
             builder.Append(nowMs, entry.Key, entry.Value);
@@ -117,9 +149,15 @@ internal sealed class GroupLog(PartitionLog log, CompressionCodecRegistry codecs
     /// version written by a newer release) is reported to <paramref name="onUndecodable"/> and skipped rather than
     /// failing the broker start: the batch CRC already vouches for the bytes.
     /// </summary>
+    /// <param name="onOffset">An offset record (or tombstone) and the producer id of its transactional batch (−1 when
+    /// the commit is not transactional).</param>
+    /// <param name="onGroup">A group metadata record (or tombstone).</param>
+    /// <param name="onMarker">A COMMIT (true) or ABORT (false) marker of a producer id.</param>
+    /// <param name="onUndecodable">A record that could not be decoded.</param>
     public void Replay(
-        Action<OffsetCommitKey, OffsetCommitValue?> onOffset,
+        Action<OffsetCommitKey, OffsetCommitValue?, long> onOffset,
         Action<GroupMetadataKey, GroupMetadataValue?> onGroup,
+        Action<long, bool> onMarker,
         Action<long, KafkaProtocolException> onUndecodable)
     {
         var next = log.LogStartOffset;
@@ -141,6 +179,26 @@ internal sealed class GroupLog(PartitionLog log, CompressionCodecRegistry codecs
                     break;
                 }
 
+                var header = RecordBatchHeader.Read(records);
+                if (header.IsControl)
+                {
+                    next = header.LastOffset + 1;
+                    try
+                    {
+                        var type = ControlBatch.ReadMarker(records[..size], out _).Type;
+                        onMarker(header.ProducerId, type == ControlRecordType.Commit);
+                    }
+                    catch (KafkaProtocolException ex)
+                    {
+                        onUndecodable(header.BaseOffset, ex);
+                    }
+
+                    records = records[size..];
+                    continue;
+                }
+
+                var producerId = header.IsTransactional ? header.ProducerId : RecordBatchHeader.NoProducerId;
+                Action<OffsetCommitKey, OffsetCommitValue?> dispatchOffset = (k, v) => onOffset(k, v, producerId);
                 var reader = RecordBatchReader.Create(records[..size], codecs);
                 try
                 {
@@ -149,7 +207,7 @@ internal sealed class GroupLog(PartitionLog log, CompressionCodecRegistry codecs
                     {
                         try
                         {
-                            Dispatch(record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, onOffset, onGroup);
+                            Dispatch(record.Key, record.KeyIsNull, record.Value, record.ValueIsNull, dispatchOffset, onGroup);
                         }
                         catch (KafkaProtocolException ex)
                         {

@@ -93,7 +93,12 @@ internal sealed record LeaveMemberResult(string MemberId, string? GroupInstanceI
 /// <param name="Metadata">Client metadata string (never null; "" when none).</param>
 /// <param name="CommitTimestampMs">When the commit was applied.</param>
 /// <param name="ExpireTimestampMs">Explicit expiry (OffsetCommit v2-v4 retention time), or -1.</param>
-internal sealed record CommittedOffset(long Offset, int LeaderEpoch, string Metadata, long CommitTimestampMs, long ExpireTimestampMs);
+/// <param name="Sequence">
+/// Position of the record in <c>__consumer_offsets</c> append order (Kafka's <c>OffsetAndMetadata.recordOffset</c>): a
+/// transactional commit that completes later is applied only if its record is newer than the committed offset's.
+/// </param>
+internal sealed record CommittedOffset(
+    long Offset, int LeaderEpoch, string Metadata, long CommitTimestampMs, long ExpireTimestampMs, long Sequence = -1);
 
 /// <summary>One partition of an OffsetCommit in domain terms.</summary>
 internal sealed record OffsetCommitEntry(TopicPartition Partition, Guid TopicId, long Offset, int LeaderEpoch, string? Metadata);
@@ -127,3 +132,20 @@ internal sealed record MemberDescription(
 
 /// <summary>A group as ListGroups reports it.</summary>
 internal sealed record GroupListing(string GroupId, string ProtocolType, GroupState State);
+
+/// <summary>A TxnOffsetCommit request in domain terms (already filtered to existing partitions by the handler).</summary>
+/// <param name="GroupId">The group.</param>
+/// <param name="ProducerId">The transaction's producer id: the pending offsets are resolved by its marker.</param>
+/// <param name="ProducerEpoch">The transaction's producer epoch (written in the transactional batch).</param>
+/// <param name="GenerationId">v3+ generation (KIP-447 fencing), -1 for older versions or no group management.</param>
+/// <param name="MemberId">v3+ member id, "" otherwise.</param>
+/// <param name="GroupInstanceId">v3+ static member id.</param>
+/// <param name="Entries">The offsets.</param>
+internal sealed record TxnOffsetCommitArgs(
+    string GroupId,
+    long ProducerId,
+    short ProducerEpoch,
+    int GenerationId,
+    string MemberId,
+    string? GroupInstanceId,
+    IReadOnlyList<OffsetCommitEntry> Entries);
