@@ -2,8 +2,11 @@ using System.Globalization;
 using Lockstep.Bench.Broker;
 
 // Issue 3 broker benchmark harness; docs/benchmarks.md "Broker (issue 3)" describes the method and the results.
+// `--scenario transactions` is issue 4's transactional-producer benchmark ("Transactions (issue 4)").
 // Usage: dotnet run -c Release --project bench/Lockstep.Bench.Broker -- [--seconds N] [--warmup N]
-//        [--limit-seconds N] [--scenario all|throughput|latency|limits] [--partitions 4,1] [--rate 20000]
+//        [--limit-seconds N] [--scenario all|throughput|latency|limits|transactions] [--partitions 4,1] [--rate 20000]
+//        [--txn-sizes 1,100] [--txn-debug LIBRDKAFKA-DEBUG-CONTEXTS (diagnosis: librdkafka trace to stderr)]
+//        [--txn-background-poll true|false (Confluent's dotnet.producer.enable.background.poll)]
 // Progress goes to stderr; the markdown report goes to stdout.
 if (args.Length == 3 && args[0] == "--broker-child")
 {
@@ -72,6 +75,20 @@ try
         }
     }
 
+    if (options.Runs("transactions"))
+    {
+        // Issue 4: always durable (the issue's goal is for lockstep.durability=fsync); one broker, one topic per size.
+        var dataDir = Path.Combine(tempRoot, "transactions-fsync");
+        await using var broker = await BrokerProcess.StartAsync(dataDir, "fsync");
+        foreach (var size in options.TransactionSizes)
+        {
+            var topic = $"txn-{size}";
+            await ProduceScenarios.CreateTopicAsync(broker.BootstrapServers, topic, 1);
+            Progress($"transactions of {size} record(s), durability=fsync");
+            report.Transaction(TransactionScenarios.BackToBack(broker, topic, size, settings, $"bench-txn-{size}", options.TransactionDebug, options.TransactionBackgroundPoll));
+        }
+    }
+
     Console.Out.Write(report.Render());
     return 0;
 }
@@ -85,11 +102,13 @@ static void Progress(string what) =>
 
 internal sealed record HarnessOptions(
     string Scenario, TimeSpan Duration, TimeSpan Warmup, TimeSpan LimitDuration, int[] Partitions, double Rate,
-    string[] LatencyModes, bool Verify = false)
+    string[] LatencyModes, bool Verify = false, int[]? TransactionSizesOption = null, string? TransactionDebug = null, bool TransactionBackgroundPoll = true)
 {
     public const string Usage =
         "usage: Lockstep.Bench.Broker [--seconds N=12] [--warmup N=3] [--limit-seconds N=3] "
-        + "[--scenario all|throughput|latency|limits] [--partitions 4,1] [--rate 20000] [--latency-modes fsync[,os]] [--verify true]";
+        + "[--scenario all|throughput|latency|limits] [--partitions 4,1] [--rate 20000] [--latency-modes fsync[,os]] [--verify true] [--txn-sizes 1,100] [--txn-debug eos,protocol] [--txn-background-poll true]";
+
+    public int[] TransactionSizes => TransactionSizesOption ?? [1, 100];
 
     public bool Runs(string scenario) => Scenario == "all" || Scenario == scenario;
 
@@ -110,8 +129,11 @@ internal sealed record HarnessOptions(
                 "--seconds" => o with { Duration = TimeSpan.FromSeconds(double.Parse(v, inv)) },
                 "--warmup" => o with { Warmup = TimeSpan.FromSeconds(double.Parse(v, inv)) },
                 "--limit-seconds" => o with { LimitDuration = TimeSpan.FromSeconds(double.Parse(v, inv)) },
-                "--scenario" when v is "all" or "throughput" or "latency" or "limits" => o with { Scenario = v },
+                "--scenario" when v is "all" or "throughput" or "latency" or "limits" or "transactions" => o with { Scenario = v },
                 "--partitions" => o with { Partitions = v.Split(',').Select(p => int.Parse(p, inv)).ToArray() },
+                "--txn-sizes" => o with { TransactionSizesOption = v.Split(',').Select(p => int.Parse(p, inv)).ToArray() },
+                "--txn-background-poll" => o with { TransactionBackgroundPoll = bool.Parse(v) },
+                "--txn-debug" => o with { TransactionDebug = v },
                 "--verify" => o with { Verify = bool.Parse(v) },
                 "--rate" => o with { Rate = double.Parse(v, inv) },
                 "--latency-modes" when v.Split(',').All(m => m is "fsync" or "os") => o with { LatencyModes = v.Split(',') },

@@ -6,11 +6,12 @@ namespace Lockstep.Bench.Broker;
 /// <summary>Collects results and renders them as the markdown tables pasted into docs/benchmarks.md.</summary>
 internal sealed class Report
 {
-    private const double OsGoalMBps = 150, DurableGoalMBps = 100, EndToEndP99GoalMs = 20;
+    private const double OsGoalMBps = 150, DurableGoalMBps = 100, EndToEndP99GoalMs = 20, TransactionP50GoalMs = 3;
     private readonly StringBuilder _conditions = new();
     private readonly List<ProduceResult> _throughput = [];
     private readonly List<ProduceResult> _endToEnd = [];
     private readonly List<string> _notes = [];
+    private readonly List<TransactionResult> _transactions = [];
     private string? _limits;
     private double _diskMBps = double.NaN, _tcpMBps = double.NaN;
 
@@ -25,6 +26,7 @@ internal sealed class Report
         _conditions.AppendLine("| Broker process | separate child process (this harness with `--broker-child`), runtime-default GC (workstation, concurrent) like `lockstep broker`; the load generator runs workstation non-concurrent GC |");
         _conditions.AppendLine(F($"| Workload | 1 KiB values (random, fixed seed, incompressible), no key; warm-up {options.Warmup.TotalSeconds:0} s then {options.Duration.TotalSeconds:0} s measured per run; machine-limit loops {options.LimitDuration.TotalSeconds:0} s each |"));
         _conditions.AppendLine("| Producer | Confluent.Kafka, acks=all, enable.idempotence=true, linger.ms=5, batch.size=1000000, compression none, other settings default |");
+        _conditions.AppendLine("| Transactional producer (transactions) | Confluent.Kafka, transactional.id set, acks=all, enable.idempotence=true, linger.ms=0, compression none; broker lockstep.durability=fsync; one partition; BeginTransaction, N × Produce, CommitTransaction back to back |");
         _conditions.AppendLine("| Consumer (e2e) | Confluent.Kafka, assign all partitions from the beginning, fetch.min.bytes=1, fetch.wait.max.ms default (500) |");
     }
 
@@ -49,6 +51,8 @@ internal sealed class Report
     public void EndToEnd(ProduceResult result) => _endToEnd.Add(result);
 
     public void Note(string note) => _notes.Add(note);
+
+    public void Transaction(TransactionResult result) => _transactions.Add(result);
 
     public string Render()
     {
@@ -93,7 +97,34 @@ internal sealed class Report
             s.AppendLine();
         }
 
-        AppendVerdicts(s);
+        if (_transactions.Count > 0)
+        {
+            s.AppendLine("### Transactions (one transactional producer, one partition, durable)").AppendLine();
+            s.AppendLine("| records / txn | txn/s | commit p50 | commit p99 | commit max | whole txn p50 | whole p99 | begin p50 | aborted | HW / committed records + markers | broker CPU | harness CPU | load before → after |");
+            s.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            foreach (var r in _transactions)
+            {
+                s.AppendLine(F($"| {r.RecordsPerTransaction} | {r.TransactionsPerSecond:N0} | {r.Commit.P50Ms:0.00} ms | {r.Commit.P99Ms:0.00} ms | {r.Commit.MaxMs:0.0} ms | {r.Whole.P50Ms:0.00} ms | {r.Whole.P99Ms:0.00} ms | {r.Begin.P50Ms:0.000} ms | {r.Aborted} | {r.HighWatermark:N0} / {r.CommittedRecords + r.CommittedTransactions:N0} | {r.BrokerCpuPercent:0}% | {r.HarnessCpuPercent:0}% | {r.LoadBefore} → {r.LoadAfter} |"));
+            }
+
+            foreach (var r in _transactions.Where(r => r.FirstError is not null))
+            {
+                s.AppendLine().AppendLine(F($"First error ({r.RecordsPerTransaction} records/txn): `{r.FirstError}`"));
+            }
+
+            s.AppendLine();
+            var one = _transactions.FirstOrDefault(r => r.RecordsPerTransaction == 1);
+            if (one is not null)
+            {
+                s.AppendLine(F($"Goal p50 ≤ {TransactionP50GoalMs:0} ms for a 1-record transaction: commit p50 {one.Commit.P50Ms:0.00} ms, whole p50 {one.Whole.P50Ms:0.00} ms: {(one.Whole.P50Ms <= TransactionP50GoalMs ? "met" : one.Commit.P50Ms <= TransactionP50GoalMs ? "met for the commit call, not for the whole transaction" : "not met")}.")).AppendLine();
+            }
+        }
+
+        if (_throughput.Count + _endToEnd.Count > 0)
+        {
+            AppendVerdicts(s);
+        }
+
         return s.ToString();
     }
 
