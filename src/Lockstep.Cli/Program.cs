@@ -16,6 +16,8 @@ internal static class Program
         var root = new RootCommand("Lockstep: an embedded Kafka-compatible broker and dual-write toolkit.")
         {
             BrokerCommand.Create(),
+            DemoCommand.Create(),
+            DemoCommand.CreateWorker(),
         };
 
         var parseResult = root.Parse(args);
