@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using Lockstep.Client.Tests.Harness;
+using static Lockstep.Client.Tests.Consumer.ConsumerTestSupport;
+using static Lockstep.Client.Tests.Harness.TestToken;
+
+namespace Lockstep.Client.Tests.Consumer;
+
+/// <summary>
+/// Goal: subscribed consumers split a topic's partitions through the classic group protocol with either assignor,
+/// take over the partitions of a member that leaves, and resume from the group's committed offsets. Method: two
+/// consumers run consume loops in the background against the embedded broker; their rebalance callbacks record
+/// ownership (the callbacks run on each consumer's own flow, so this is the thread-safe view of the assignment).
+/// </summary>
+public sealed class ConsumerGroupTests
+{
+    [Theory]
+    [InlineData(KafkaConsumerAssignmentStrategy.Range)]
+    [InlineData(KafkaConsumerAssignmentStrategy.CooperativeSticky)]
+    public async Task Two_members_split_the_partitions_and_the_survivor_takes_all_when_one_leaves(
+        KafkaConsumerAssignmentStrategy strategy)
+    {
+        await using var broker = await ClientTestBroker.StartAsync();
+        const string topic = "split";
+        await CreateTopicAsync(broker, topic, 4);
+        await ProduceAsync(broker, topic, 40);
+
+        await using var a = new Member(broker, "split-group", strategy);
+        await using var b = new Member(broker, "split-group", strategy);
+        {
+            a.Start(topic);
+            await WaitUntilAsync(() => a.Owned.Count == 4, "the first member owns all 4 partitions");
+
+            b.Start(topic);
+            await WaitUntilAsync(
+                () => a.Owned.Count == 2 && b.Owned.Count == 2 && !a.Owned.Keys.Intersect(b.Owned.Keys).Any(),
+                "the two members own 2 disjoint partitions each");
+            if (strategy == KafkaConsumerAssignmentStrategy.CooperativeSticky)
+            {
+                // KIP-429: the first member gave up only the two partitions that moved, never all four.
+                Assert.Equal(2, a.Revoked.Count);
+            }
+
+            await b.StopAsync();
+            await WaitUntilAsync(() => a.Owned.Count == 4, "the survivor owns all 4 partitions again");
+            await a.StopAsync();
+        }
+
+        // Every record was delivered at least once across the group, and nothing unknown appeared.
+        var seen = a.Records.Concat(b.Records).Select(r => (r.Partition, r.Offset)).ToHashSet();
+        Assert.Equal(40, seen.Count);
+    }
+
+    [Fact]
+    public async Task A_new_member_resumes_from_the_committed_positions_and_the_group_is_visible_to_admin()
+    {
+        await using var broker = await ClientTestBroker.StartAsync();
+        await CreateTopicAsync(broker, "resume", 2);
+        await ProduceAsync(broker, "resume", 20);
+
+        var options = broker.ConsumerOptions("resume-group");
+        await using (var first = new KafkaConsumer(options))
+        {
+            first.Subscribe(["resume"]);
+            var read = await ConsumeAsync(first, 20);
+            Assert.Equal(20, read.Select(r => (r.Partition, r.Offset)).Distinct().Count());
+            var metadata = first.GroupMetadata;
+            Assert.Equal("resume-group", metadata.GroupId);
+            Assert.True(metadata.GenerationId >= 1);
+            Assert.NotEmpty(metadata.MemberId);
+
+            await using var admin = new KafkaAdminClient(broker.AdminOptions());
+            var description = Assert.Single(await admin.DescribeGroupsAsync(["resume-group"], Ct));
+            Assert.Equal("Stable", description.State);
+            Assert.Equal("cooperative-sticky", description.Protocol);
+            var member = Assert.Single(description.Members);
+            Assert.Equal(metadata.MemberId, member.MemberId);
+            Assert.Equal(2, member.Assignment.Count);
+
+            await first.CommitAsync(Ct);
+        }
+
+        await ProduceAsync(broker, "resume", 4, start: 20);
+        await using var second = new KafkaConsumer(options);
+        second.Subscribe(["resume"]);
+        var fresh = await ConsumeAsync(second, 4);
+        Assert.Equal(
+            ["value-20", "value-21", "value-22", "value-23"],
+            fresh.Select(r => Text(r.Value)).Order());
+        Assert.Empty(await ConsumeUntilQuietAsync(second, TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
+    public async Task A_member_that_stops_consuming_leaves_after_max_poll_interval_and_reports_its_partitions_lost()
+    {
+        await using var broker = await ClientTestBroker.StartAsync();
+        await CreateTopicAsync(broker, "slow", 2);
+        await ProduceAsync(broker, "slow", 2);
+        var options = broker.ConsumerOptions("slow-group");
+        options.MaxPollInterval = TimeSpan.FromSeconds(1);
+        var lost = new ConcurrentBag<TopicPartition>();
+        await using var consumer = new KafkaConsumer(options)
+        {
+            PartitionsLost = partitions =>
+            {
+                foreach (var p in partitions)
+                {
+                    lost.Add(p);
+                }
+
+                return Task.CompletedTask;
+            },
+        };
+        consumer.Subscribe(["slow"]);
+        await ConsumeAsync(consumer, 1);
+
+        // No consume call now: the heartbeat loop notices the poll timeout and leaves (Java's behaviour).
+        await using var admin = new KafkaAdminClient(broker.AdminOptions());
+        await WaitUntilAsync(async () => (await admin.DescribeGroupsAsync(["slow-group"], Ct)).Single().Members.Count == 0,
+            "the stalled member left the group");
+
+        // The next consume call reports the partitions lost (not revoked), then rejoins and continues.
+        await ConsumeAsync(consumer, 1);
+        Assert.Equal(2, lost.Distinct().Count());
+        Assert.Equal(2, consumer.Assignment.Count);
+    }
+
+    /// <summary>A consumer running its consume loop in the background and recording ownership changes.</summary>
+    private sealed class Member(ClientTestBroker broker, string groupId, KafkaConsumerAssignmentStrategy strategy)
+        : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        private KafkaConsumer? _consumer;
+        private Task _loop = Task.CompletedTask;
+
+        public ConcurrentDictionary<TopicPartition, bool> Owned { get; } = new();
+
+        public ConcurrentBag<TopicPartition> Revoked { get; } = [];
+
+        public ConcurrentBag<ConsumeResult> Records { get; } = [];
+
+        public void Start(string topic)
+        {
+            var options = broker.ConsumerOptions(groupId);
+            options.PartitionAssignmentStrategy = strategy;
+            _consumer = new KafkaConsumer(options)
+            {
+                PartitionsAssigned = partitions =>
+                {
+                    foreach (var p in partitions)
+                    {
+                        Owned[p] = true;
+                    }
+
+                    return Task.CompletedTask;
+                },
+                PartitionsRevoked = partitions =>
+                {
+                    foreach (var p in partitions)
+                    {
+                        Owned.TryRemove(p, out _);
+                        Revoked.Add(p);
+                    }
+
+                    return Task.CompletedTask;
+                },
+                PartitionsLost = partitions =>
+                {
+                    foreach (var p in partitions)
+                    {
+                        Owned.TryRemove(p, out _);
+                    }
+
+                    return Task.CompletedTask;
+                },
+            };
+            _consumer.Subscribe([topic]);
+            var consumer = _consumer;
+            _loop = Task.Run(async () =>
+            {
+                await foreach (var record in consumer.ConsumeAllAsync(_stop.Token))
+                {
+                    Records.Add(record);
+                }
+            });
+        }
+
+        public async Task StopAsync()
+        {
+            if (_consumer is null)
+            {
+                return;
+            }
+
+            await _stop.CancelAsync();
+            await _loop;
+            await _consumer.DisposeAsync();
+            _consumer = null;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            _stop.Dispose();
+        }
+    }
+}
