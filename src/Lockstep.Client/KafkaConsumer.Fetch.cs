@@ -163,6 +163,7 @@ public sealed partial class KafkaConsumer
         var namesById = topicIds.Where(t => t.Value != Guid.Empty).ToDictionary(t => t.Value, t => t.Key);
         var maxVersion = topicIds.Values.Any(id => id == Guid.Empty) ? LastFetchVersionWithTopicNames : (short?)null;
         FetchResponse response;
+        var start = _cluster.Time.GetTimestamp();
         try
         {
             response = await _cluster.SendAsync<FetchRequest, FetchResponse>(leader, version => new FetchRequest
@@ -193,6 +194,9 @@ public sealed partial class KafkaConsumer
             return;
         }
 
+        var diagnostics = _cluster.Diagnostics;
+        diagnostics.FetchLatency.Record(_cluster.Time.GetElapsedTime(start).TotalMilliseconds,
+            ClientDiagnostics.ClientTags(_options.ClientId));
         if (response.ErrorCode != 0)
         {
             ConsumerLog.FetchFailed(_logger, leader, ((ErrorCode)response.ErrorCode).KafkaName());
@@ -206,6 +210,12 @@ public sealed partial class KafkaConsumer
             foreach (var data in topic.Partitions)
             {
                 var partition = new TopicPartition(name, data.PartitionIndex);
+                if (data.Records is { Length: > 0 } fetched && diagnostics.BytesFetched.Enabled)
+                {
+                    // Counted whether or not the data is applied: these bytes crossed the network either way.
+                    diagnostics.BytesFetched.Add(fetched.Length, ClientDiagnostics.TopicTags(_options.ClientId, name));
+                }
+
                 if (!requested.TryGetValue(partition, out var offset) || !_assignment.TryGetValue(partition, out var state)
                     || state.FetchPosition != offset || state.Buffered.Count > 0)
                 {
@@ -233,6 +243,7 @@ public sealed partial class KafkaConsumer
                 }
 
                 state.FetchPosition = next;
+                RecordLag(partition, data, next);
                 break;
             case ErrorCode.OffsetOutOfRange:
                 if (_options.AutoOffsetReset == KafkaConsumerOffsetReset.None)
@@ -253,6 +264,30 @@ public sealed partial class KafkaConsumer
                 break;
             default:
                 throw KafkaException.FromErrorCode(error, $"Fetch for {partition} at offset {offset}");
+        }
+    }
+
+    /// <summary>
+    /// Consumer lag at fetch time: the partition's end (the last stable offset under read_committed, else the high
+    /// watermark, both from this response, as SubscriptionState.partitionLag chooses) minus the next offset to
+    /// fetch, i.e. the records not fetched yet. Java's records-lag is recorded later, when FetchCollector hands
+    /// records to poll(), against the consumed position, so it also counts records fetched but not yet returned;
+    /// measuring here costs one measurement per partition per fetch instead of one per record, and a consumer that
+    /// has fetched everything shows 0 in both.
+    /// </summary>
+    private void RecordLag(TopicPartition partition, FetchResponse.PartitionData data, long nextFetchOffset)
+    {
+        var lag = _cluster.Diagnostics.ConsumerLag;
+        if (!lag.Enabled)
+        {
+            return;
+        }
+
+        // LastStableOffset is -1 before Fetch v4 (no transactions): the high watermark is the end then.
+        var end = ReadCommitted && data.LastStableOffset >= 0 ? data.LastStableOffset : data.HighWatermark;
+        if (end >= 0)
+        {
+            lag.Record(Math.Max(0, end - nextFetchOffset), ClientDiagnostics.PartitionTags(_options.ClientId, partition));
         }
     }
 

@@ -258,8 +258,24 @@ public sealed partial class KafkaConsumer : IAsyncDisposable
             throw new InvalidOperationException("Committing offsets requires group.id.");
         }
 
-        return ConsumerCoordinator.CommitAsync(_groupCluster, _options, _subscription is null ? null : _coordinator,
-            offsets, cancellationToken);
+        return MeasuredCommitAsync(_groupCluster, offsets, cancellationToken);
+    }
+
+    /// <summary>The commit with its metric and activity (Java's ConsumerCoordinator records commit-latency when the
+    /// OffsetCommit completes successfully; failures are not part of the latency).</summary>
+    private async Task MeasuredCommitAsync(
+        KafkaCluster groupCluster, IReadOnlyDictionary<TopicPartition, OffsetAndMetadata> offsets,
+        CancellationToken cancellationToken)
+    {
+        var diagnostics = _cluster.Diagnostics;
+        using var activity = diagnostics.ActivitySource.StartActivity("Lockstep.Client.CommitOffsets");
+        activity?.SetTag(ClientDiagnostics.ClientIdTag, _options.ClientId);
+        activity?.SetTag("messaging.consumer.group.name", _options.GroupId);
+        var start = _cluster.Time.GetTimestamp();
+        await ConsumerCoordinator.CommitAsync(groupCluster, _options, _subscription is null ? null : _coordinator,
+            offsets, cancellationToken).ConfigureAwait(false);
+        diagnostics.CommitLatency.Record(_cluster.Time.GetElapsedTime(start).TotalMilliseconds,
+            ClientDiagnostics.ClientTags(_options.ClientId));
     }
 
     /// <summary>
@@ -391,6 +407,7 @@ public sealed partial class KafkaConsumer : IAsyncDisposable
             && state.Buffered.TryDequeue(out record!))
         {
             state.LeaderEpoch = record.LeaderEpoch;
+            CountConsumed(current);
             return true;
         }
 
@@ -400,12 +417,24 @@ public sealed partial class KafkaConsumer : IAsyncDisposable
             {
                 candidate.LeaderEpoch = record.LeaderEpoch;
                 _current = partition;
+                CountConsumed(partition);
                 return true;
             }
         }
 
         record = null!;
         return false;
+    }
+
+    /// <summary>Counts a record handed to the application. Java counts records-consumed when the fetch collector
+    /// drains them into a poll result, not when fetched: records dropped by a seek are not "consumed".</summary>
+    private void CountConsumed(TopicPartition partition)
+    {
+        var consumed = _cluster.Diagnostics.RecordsConsumed;
+        if (consumed.Enabled)
+        {
+            consumed.Add(1, ClientDiagnostics.TopicTags(_options.ClientId, partition.Topic));
+        }
     }
 
     private async Task MaybeAutoCommitAsync(CancellationToken cancellationToken)

@@ -144,6 +144,13 @@ internal sealed class ConsumerCoordinator : IAsyncDisposable
             _stable = false;
         }
 
+        // Java's rebalance-latency spans from the start of the join (after onJoinPrepare's revocation) to the
+        // assignment being applied (AbstractCoordinator.joinGroupIfNeeded, GroupCoordinatorMetrics).
+        var diagnostics = _cluster.Diagnostics;
+        using var activity = diagnostics.ActivitySource.StartActivity("Lockstep.Client.Rebalance");
+        activity?.SetTag(ClientDiagnostics.ClientIdTag, _options.ClientId);
+        activity?.SetTag("messaging.consumer.group.name", _groupId);
+        var start = _cluster.Time.GetTimestamp();
         for (var attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -161,6 +168,10 @@ internal sealed class ConsumerCoordinator : IAsyncDisposable
                 _heartbeatLoop = HeartbeatLoopAsync();
             }
 
+            var tags = ClientDiagnostics.ClientTags(_options.ClientId);
+            diagnostics.Rebalances.Add(1, tags);
+            diagnostics.RebalanceDuration.Record(_cluster.Time.GetElapsedTime(start).TotalMilliseconds, tags);
+            activity?.SetTag("lockstep.generation", GroupMetadata.GenerationId);
             return;
         }
     }
