@@ -32,6 +32,9 @@ public sealed class KafkaProducer : IAsyncDisposable
     private readonly TimeProvider _time;
     private int _disposed;
 
+    /// <summary>The sender engine (tests observe its state through it).</summary>
+    internal ProducerEngine Engine => _engine;
+
     /// <summary>Creates a producer. Connections open lazily; transactional producers must call
     /// <see cref="InitTransactionsAsync(bool, CancellationToken)"/> before producing.</summary>
     /// <param name="options">Settings; validated here (<see cref="KafkaProducerOptions.Validate"/>).</param>

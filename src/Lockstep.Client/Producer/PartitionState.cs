@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Lockstep.Protocol.Records;
 
 namespace Lockstep.Client.Producer;
 
@@ -36,4 +37,24 @@ internal sealed class PartitionState(TopicPartition partition)
     /// idempotent producer's batches strictly in sequence order, so any batch ending at or below it is in the log.
     /// </summary>
     public int LastAckedSequence { get; set; } = -1;
+
+    /// <summary>The producer id whose sequence space <see cref="NextSequence"/> and <see cref="LastAckedSequence"/>
+    /// belong to (Java's <c>TxnPartitionEntry.producerIdAndEpoch</c>). After an idempotent epoch bump it lags the
+    /// producer's identity until the partition's batches of the old epoch are done.</summary>
+    public long ProducerId { get; set; } = RecordBatchHeader.NoProducerId;
+
+    /// <summary>The epoch that goes with <see cref="ProducerId"/>.</summary>
+    public short ProducerEpoch { get; set; } = -1;
+
+    /// <summary>
+    /// Set when a sequenced batch failed for good (expired, out of retries, or a non-retriable error): the sequence
+    /// just after it. The batch may be in the log all the same (an earlier attempt's answer may have been lost), and
+    /// until the partition's other sequenced batches are done nobody knows, so no new batch is sequenced (Java's
+    /// <c>TransactionManager.partitionsWithUnresolvedSequences</c>).
+    /// </summary>
+    public int? UnresolvedNextSequence { get; set; }
+
+    /// <summary>True while a batch of this partition carries a sequence: in flight, or queued for a retry (Java's
+    /// <c>TxnPartitionEntry.hasInflightBatches</c>, whose set also keeps batches awaiting a retry).</summary>
+    public bool HasSequencedBatches => InFlightBatches.Count > 0 || Queue.First?.Value.BaseSequence >= 0;
 }

@@ -8,7 +8,8 @@ namespace Lockstep.Client.Producer;
 /// <summary>
 /// Records for one partition, sent together as one record batch (Java's <c>ProducerBatch</c>). Records are encoded
 /// into the builder as they are appended; producer id, epoch and base sequence are stamped when the batch is first
-/// drained and again after an epoch bump, so a retry re-sends exactly the same sequence range (KIP-98 dedup).
+/// drained, and again only by an epoch bump that rewrites its partition (see <c>ProducerEngine.RewriteSequencesLocked</c>),
+/// so a retry re-sends exactly the same id, epoch and sequence range (KIP-98 dedup).
 /// </summary>
 /// <remarks>Owned by the accumulator: every field is guarded by the accumulator's lock.</remarks>
 internal sealed class ProducerBatch : IDisposable

@@ -146,11 +146,19 @@ internal sealed partial class ProducerEngine
 
         lock (_lock)
         {
+            var bump = _identityReady;
             _producerId = response.ProducerId;
             _producerEpoch = response.ProducerEpoch;
             _identityReady = true;
             _bumpRequested = false;
-            ResetSequencesLocked();
+            if (bump)
+            {
+                RewriteSequencesLocked();
+            }
+            else
+            {
+                ResetSequencesLocked();
+            }
         }
     }
 
@@ -170,6 +178,12 @@ internal sealed partial class ProducerEngine
             }
 
             var canSequence = !Idempotent || (_identityReady && !_bumpRequested);
+            if (Idempotent && Transactions is null)
+            {
+                MaybeResolveSequencesLocked();
+                canSequence &= !_bumpRequested;
+            }
+
             foreach (var part in _partitions.Values)
             {
                 if (part.Queue.First?.Value is not { } head)
@@ -209,6 +223,28 @@ internal sealed partial class ProducerEngine
                     continue;
                 }
 
+                if (Idempotent && head.BaseSequence < 0)
+                {
+                    if (part.ProducerId != _producerId || part.ProducerEpoch != _producerEpoch)
+                    {
+                        if (part.HasSequencedBatches)
+                        {
+                            // Java's RecordAccumulator.shouldStopDrainBatchesForPartition: no new batch while batches
+                            // of the previous epoch are unresolved, or sequence 0 of the new epoch could land first.
+                            continue;
+                        }
+
+                        // TransactionManager.maybeUpdateProducerIdAndEpoch: the old epoch's batches are done.
+                        StartSequencesAtBeginningLocked(part);
+                    }
+
+                    if (part.UnresolvedNextSequence is not null)
+                    {
+                        // Don't sequence new batches while an earlier range's fate is unknown (same Java method).
+                        continue;
+                    }
+                }
+
                 if (Idempotent && part.InFlight >= _options.MaxInFlightRequestsPerConnection)
                 {
                     continue;
@@ -239,8 +275,8 @@ internal sealed partial class ProducerEngine
                 part.InFlightBatches.Add(head);
                 if (Idempotent && head.BaseSequence < 0)
                 {
-                    head.ProducerId = _producerId;
-                    head.ProducerEpoch = _producerEpoch;
+                    head.ProducerId = part.ProducerId;
+                    head.ProducerEpoch = part.ProducerEpoch;
                     head.BaseSequence = part.NextSequence;
                     part.NextSequence = unchecked(part.NextSequence + head.Count) & int.MaxValue;
                 }
@@ -341,9 +377,11 @@ internal sealed partial class ProducerEngine
     }
 
     /// <summary>
-    /// A batch that carried a sequence failed for good: the broker will never see that range, so later sequences
-    /// would be OUT_OF_ORDER. Idempotent producers bump the epoch (KIP-360); transactional ones must abort, and the
-    /// abort resets the sequences.
+    /// A batch that carried a sequence failed for good. Transactional producers must abort (the abort resets the
+    /// sequences). For an idempotent producer the batch may or may not be in the log (an earlier attempt's answer may
+    /// have been lost), so the partition's sequence is marked unresolved (Java: <c>Sender.failBatch</c> →
+    /// <c>TransactionManager.markSequenceUnresolved</c>): <see cref="MaybeResolveSequencesLocked"/> decides once the
+    /// partition's other batches are done whether there is a gap that needs the KIP-360 epoch bump.
     /// </summary>
     private void OnSequenceGapLocked(ProducerBatch batch, Exception error)
     {
@@ -355,11 +393,49 @@ internal sealed partial class ProducerEngine
         if (Transactions is { } transactions)
         {
             transactions.OnAbortableError(error, sequenceGap: true);
+            return;
         }
-        else
+
+        var part = _partitions[batch.Partition];
+        if (batch.ProducerId != part.ProducerId || batch.ProducerEpoch != part.ProducerEpoch)
         {
-            _bumpRequested = true;
+            return;
         }
+
+        var next = unchecked(batch.BaseSequence + batch.Count) & int.MaxValue;
+        part.UnresolvedNextSequence = part.UnresolvedNextSequence is { } current && current > next ? current : next;
+    }
+
+    /// <summary>
+    /// Java's <c>TransactionManager.maybeResolveSequences</c>: once an unresolved partition has nothing sequenced left,
+    /// it is resolved if the broker acknowledged everything up to its next sequence (the failed range was in the log
+    /// after all, since the broker appends in sequence order); otherwise there is a real gap and the epoch is bumped.
+    /// </summary>
+    private void MaybeResolveSequencesLocked()
+    {
+        foreach (var part in _partitions.Values)
+        {
+            if (part.UnresolvedNextSequence is null || part.HasSequencedBatches)
+            {
+                continue;
+            }
+
+            var acked = part.LastAckedSequence;
+            if ((acked < 0 ? 0 : unchecked(acked + 1) & int.MaxValue) != part.NextSequence)
+            {
+                RequestEpochBumpLocked(part);
+            }
+
+            part.UnresolvedNextSequence = null;
+        }
+    }
+
+    /// <summary>Java's <c>requestIdempotentEpochBumpForPartition</c>: bump once nothing is in flight, and rewrite
+    /// this partition's sequences then (<see cref="RewriteSequencesLocked"/>).</summary>
+    private void RequestEpochBumpLocked(PartitionState part)
+    {
+        _bumpRequested = true;
+        _partitionsToRewrite.Add(part);
     }
 
     private async Task SendProduceAsync(int nodeId, List<ProducerBatch> batches)
@@ -386,18 +462,18 @@ internal sealed partial class ProducerEngine
             var connection = await _cluster.GetConnectionAsync(nodeId, _stop.Token).ConfigureAwait(false);
             lock (_lock)
             {
-                // An earlier batch of the same partition went out on a connection that has since died: its fate is
-                // unknown until its failure is processed. Writing this one on a new connection could put it in the
-                // log first (a producer new to the broker may start at any sequence), so wait: fail retriably and
-                // go back to the queue behind it.
+                // An earlier batch of the same partition is not ahead of this one on this connection: it went out
+                // on a connection that has since died (fate unknown until its failure is processed), or its failure
+                // was processed already and it is back in the queue for a retry. Writing this one now could put it in
+                // the log first (a producer new to the broker may start at any sequence), so don't write it: fail it
+                // retriably (nothing was sent) and it goes back to the queue behind the earlier batch.
                 foreach (var batch in batches)
                 {
-                    if (batch.BaseSequence >= 0 && _partitions[batch.Partition].InFlightBatches.Any(other =>
-                        other.BaseSequence >= 0 && other.BaseSequence < batch.BaseSequence && other.SentOn is not null
-                        && !ReferenceEquals(other.SentOn, connection)))
+                    if (batch.BaseSequence >= 0 && HasPredecessorOffConnectionLocked(_partitions[batch.Partition], batch, connection))
                     {
                         throw new KafkaRetriableException(ErrorCode.NetworkException,
-                            $"An earlier batch of {batch.Partition} is unresolved on a lost connection.");
+                            $"An earlier batch of {batch.Partition} is not ahead of this one on the connection (lost with an " +
+                            "earlier connection, or waiting for its retry).");
                     }
                 }
 
@@ -519,7 +595,7 @@ internal sealed partial class ProducerEngine
             part.Retrying = false;
         }
 
-        if (batch.BaseSequence >= 0 && batch.ProducerEpoch == _producerEpoch)
+        if (batch.BaseSequence >= 0 && batch.ProducerId == part.ProducerId && batch.ProducerEpoch == part.ProducerEpoch)
         {
             part.LastAckedSequence = Math.Max(part.LastAckedSequence, batch.BaseSequence + batch.Count - 1);
         }
@@ -569,8 +645,8 @@ internal sealed partial class ProducerEngine
 
         var retriable = error.IsRetriable() || cause is KafkaRetriableException;
         var sequenceReset = error is ErrorCode.OutOfOrderSequenceNumber or ErrorCode.UnknownProducerId;
-        if (sequenceReset && Idempotent && batch.BaseSequence >= 0 && batch.ProducerEpoch == _producerEpoch
-            && batch.BaseSequence + batch.Count - 1 <= part.LastAckedSequence)
+        if (sequenceReset && Idempotent && batch.BaseSequence >= 0 && batch.ProducerId == part.ProducerId
+            && batch.ProducerEpoch == part.ProducerEpoch && batch.BaseSequence + batch.Count - 1 <= part.LastAckedSequence)
         {
             // A later batch was acknowledged, so this one is in the log (the broker only appends in sequence order);
             // its retry fell out of the broker's 5-batch duplicate window and came back OUT_OF_ORDER. It succeeded,
@@ -581,16 +657,29 @@ internal sealed partial class ProducerEngine
 
         if (sequenceReset && Idempotent)
         {
-            if (HasEarlierSequenceLocked(part, batch))
+            if (Transactions is null && part.UnresolvedNextSequence is { } unresolvedNext)
+            {
+                // TransactionManager.canRetry: with an unresolved range, only the batch right after it proves the
+                // gap (bump now); any other batch waits for the range to resolve.
+                if (batch.BaseSequence == unresolvedNext)
+                {
+                    Log.EpochBump(_logger, _producerId, error, batch.Partition);
+                    RequestEpochBumpLocked(part);
+                }
+
+                retriable = true;
+            }
+            else if (HasEarlierSequenceLocked(part, batch))
             {
                 // A predecessor failed and is being re-sent: this batch hit the gap it left. Re-send in order.
                 retriable = true;
             }
             else if (Transactions is null)
             {
-                // KIP-360: the broker lost or rejected our sequence state; bump the epoch and re-send from 0.
+                // KIP-360: the broker lost or rejected our sequence state; bump the epoch and re-send this partition
+                // from 0 (RewriteSequencesLocked says why that is safe for this partition only).
                 Log.EpochBump(_logger, _producerId, error, batch.Partition);
-                _bumpRequested = true;
+                RequestEpochBumpLocked(part);
                 retriable = true;
             }
         }
@@ -641,6 +730,19 @@ internal sealed partial class ProducerEngine
     private static bool HasEarlierSequenceLocked(PartitionState part, ProducerBatch batch) =>
         part.Queue.Any(b => b.BaseSequence >= 0 && b.BaseSequence < batch.BaseSequence)
         || part.InFlightBatches.Any(b => b.BaseSequence >= 0 && b.BaseSequence < batch.BaseSequence);
+
+    /// <summary>
+    /// True when a batch with a lower sequence is not ahead of <paramref name="batch"/> on
+    /// <paramref name="connection"/>: back in the queue, or written to another connection. Java needs no such check:
+    /// its Sender drains only for a ready connection and writes the request to it in the same step, and a
+    /// disconnect fails every request on the connection before the next drain (<c>NetworkClient</c>,
+    /// <c>RecordAccumulator.drain</c>). Here draining and connecting are separate steps, so an earlier batch's failure
+    /// can be processed in between.
+    /// </summary>
+    private static bool HasPredecessorOffConnectionLocked(PartitionState part, ProducerBatch batch, BrokerConnection connection) =>
+        part.Queue.Any(other => other.BaseSequence >= 0 && other.BaseSequence < batch.BaseSequence)
+        || part.InFlightBatches.Any(other => other.BaseSequence >= 0 && other.BaseSequence < batch.BaseSequence
+            && other.SentOn is not null && !ReferenceEquals(other.SentOn, connection));
 
     /// <summary>Puts a failed batch back in sequence order and switches the partition to one-at-a-time sends.</summary>
     private void Requeue(PartitionState part, ProducerBatch batch)

@@ -61,6 +61,10 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
     private bool _identityReady;
     private bool _bumpRequested;
 
+    // Partitions whose sequenced batches are rewritten by the pending idempotent epoch bump (Java's
+    // TransactionManager.partitionsToRewriteSequences). Every other partition keeps its batches' id/epoch/sequence.
+    private readonly HashSet<PartitionState> _partitionsToRewrite = [];
+
     public ProducerEngine(KafkaCluster cluster, KafkaProducerOptions options, TransactionManager? transactions)
     {
         _cluster = cluster;
@@ -91,6 +95,18 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>True while an idempotent epoch bump is requested and not yet done (tests wait for it).</summary>
+    internal bool EpochBumpPending
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _bumpRequested;
+            }
+        }
+    }
+
     /// <summary>
     /// Installs a new producer id/epoch and restarts every partition's sequence at 0 (a new epoch starts a new
     /// sequence space on the broker). Callers guarantee no batch is in flight.
@@ -108,19 +124,63 @@ internal sealed partial class ProducerEngine : IAsyncDisposable
         Signal();
     }
 
+    /// <summary>A new identity from InitProducerId (first one, or a transactional init/bump, with nothing in flight):
+    /// every partition starts over at sequence 0.</summary>
     private void ResetSequencesLocked()
     {
         foreach (var part in _partitions.Values)
         {
-            part.NextSequence = 0;
-            part.LastAckedSequence = -1;
-            part.Retrying = false;
-            foreach (var batch in part.Queue)
+            StartSequencesAtBeginningLocked(part);
+        }
+
+        _partitionsToRewrite.Clear();
+    }
+
+    /// <summary>
+    /// Java's <c>TxnPartitionMap.startSequencesAtBeginning</c>: moves the partition to the current identity at
+    /// sequence 0 and clears the sequences of its queued batches, which are re-stamped in queue order at the next drain.
+    /// Only for batches known not to be in the log under their old sequence (see <see cref="RewriteSequencesLocked"/>).
+    /// </summary>
+    private void StartSequencesAtBeginningLocked(PartitionState part)
+    {
+        part.ProducerId = _producerId;
+        part.ProducerEpoch = _producerEpoch;
+        part.NextSequence = 0;
+        part.LastAckedSequence = -1;
+        part.UnresolvedNextSequence = null;
+        part.Retrying = false;
+        foreach (var batch in part.Queue)
+        {
+            batch.BaseSequence = RecordBatchHeader.NoSequence;
+        }
+    }
+
+    /// <summary>
+    /// After an idempotent epoch bump (KIP-360), rewrites the sequences of the partitions that asked for it and of
+    /// partitions with nothing sequenced; Java's <c>TransactionManager.bumpIdempotentProducerEpoch</c>.
+    /// </summary>
+    /// <remarks>
+    /// A batch of any other partition may already be in the log (sent, answer lost). Re-stamping it with the new
+    /// epoch and sequence 0.. would make the broker append it a second time (issue 5), so it keeps its original id,
+    /// epoch and sequence: its retry hits the broker's duplicate detection of the last five batches and is answered
+    /// with the original offset. New batches for such a partition wait until its old-epoch batches are done, then it
+    /// starts at 0 (<c>RecordAccumulator.shouldStopDrainBatchesForPartition</c> and
+    /// <c>TransactionManager.maybeUpdateProducerIdAndEpoch</c>, see <see cref="DrainAndSend"/>). The partitions that
+    /// asked for the bump are safe to rewrite: the broker rejected their lowest unacknowledged sequence as out of
+    /// order, and it appends an epoch's batches strictly in sequence order, so none of their later batches is in the
+    /// log either.
+    /// </remarks>
+    private void RewriteSequencesLocked()
+    {
+        foreach (var part in _partitions.Values)
+        {
+            if (_partitionsToRewrite.Contains(part) || !part.HasSequencedBatches)
             {
-                // Re-stamped with the new epoch and fresh sequences at the next drain, still in queue order.
-                batch.BaseSequence = RecordBatchHeader.NoSequence;
+                StartSequencesAtBeginningLocked(part);
             }
         }
+
+        _partitionsToRewrite.Clear();
     }
 
     internal void Signal()

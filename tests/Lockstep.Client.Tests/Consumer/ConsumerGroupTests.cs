@@ -96,8 +96,13 @@ public sealed class ConsumerGroupTests
         await CreateTopicAsync(broker, "slow", 2);
         await ProduceAsync(broker, "slow", 2);
         var options = broker.ConsumerOptions("slow-group");
-        options.MaxPollInterval = TimeSpan.FromSeconds(1);
+
+        // Long enough that a consume call slowed down by a loaded machine is not itself a poll timeout (the member
+        // would then leave and rejoin inside ConsumeAsync), short enough to keep the test quick. Nothing below
+        // depends on how long the timeout takes to fire: every step waits for a condition.
+        options.MaxPollInterval = TimeSpan.FromSeconds(3);
         var lost = new ConcurrentBag<TopicPartition>();
+        var revoked = new ConcurrentBag<TopicPartition>();
         await using var consumer = new KafkaConsumer(options)
         {
             PartitionsLost = partitions =>
@@ -109,19 +114,35 @@ public sealed class ConsumerGroupTests
 
                 return Task.CompletedTask;
             },
+            PartitionsRevoked = partitions =>
+            {
+                foreach (var p in partitions)
+                {
+                    revoked.Add(p);
+                }
+
+                return Task.CompletedTask;
+            },
         };
         consumer.Subscribe(["slow"]);
         await ConsumeAsync(consumer, 1);
+        Assert.True(consumer.GroupMetadata.GenerationId >= 0, "the member should be in a generation after consuming");
 
-        // No consume call now: the heartbeat loop notices the poll timeout and leaves (Java's behaviour).
+        // No consume call now: the heartbeat loop notices the poll timeout and leaves (Java's behaviour). Wait for
+        // both sides: the coordinator has no member left, and the consumer has dropped its generation. The consumer
+        // drops it only once its LeaveGroup is answered, so a consume call made as soon as the coordinator shows no
+        // members could still find the old membership and fetch without rejoining.
         await using var admin = new KafkaAdminClient(broker.AdminOptions());
         await WaitUntilAsync(async () => (await admin.DescribeGroupsAsync(["slow-group"], Ct)).Single().Members.Count == 0,
             "the stalled member left the group");
+        await WaitUntilAsync(() => consumer.GroupMetadata.GenerationId == -1, "the consumer dropped its generation");
 
         // The next consume call reports the partitions lost (not revoked), then rejoins and continues.
         await ConsumeAsync(consumer, 1);
         Assert.Equal(2, lost.Distinct().Count());
+        Assert.Empty(revoked);
         Assert.Equal(2, consumer.Assignment.Count);
+        Assert.True(consumer.GroupMetadata.GenerationId >= 0, "the member should have rejoined");
     }
 
     /// <summary>A consumer running its consume loop in the background and recording ownership changes.</summary>
