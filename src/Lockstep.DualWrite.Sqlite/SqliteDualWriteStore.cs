@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Data.Common;
 using System.Globalization;
 using System.Threading;
@@ -10,7 +11,9 @@ namespace Lockstep.DualWrite.Sqlite;
 /// <summary>
 /// <see cref="IDualWriteStore"/> on SQLite (Microsoft.Data.Sqlite). The tokens live in
 /// <c>lockstep_txn_state(transactional_id TEXT PRIMARY KEY, prepared_txn_state TEXT NOT NULL, updated_at INTEGER NOT
-/// NULL)</c> in the application's database, created on first use.
+/// NULL, lease_owner TEXT, lease_expires_at INTEGER)</c> in the application's database, created on first use (times
+/// are Unix milliseconds of <see cref="SqliteDualWriteStoreOptions.TimeProvider"/>: SQLite has no server clock, so
+/// instances sharing a file share a machine and its clock).
 /// </summary>
 /// <remarks>
 /// SQLite has no row locks: the write transaction itself is the lock (dual-write.md §3). Each transaction starts with
@@ -25,7 +28,9 @@ public sealed class SqliteDualWriteStore : IDualWriteStore
         CREATE TABLE IF NOT EXISTS lockstep_txn_state (
             transactional_id TEXT PRIMARY KEY,
             prepared_txn_state TEXT NOT NULL,
-            updated_at INTEGER NOT NULL
+            updated_at INTEGER NOT NULL,
+            lease_owner TEXT,
+            lease_expires_at INTEGER
         );
         """;
 
@@ -124,6 +129,82 @@ public sealed class SqliteDualWriteStore : IDualWriteStore
         }
     }
 
+    /// <inheritdoc/>
+    public async ValueTask<bool> TryAcquireLeaseAsync(
+        string transactionalId, string owner, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(transactionalId);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        var now = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // One statement, so SQLite's write lock makes it atomic: of two instances racing for an expired lease the
+            // second finds lease_owner already changed and its DO UPDATE … WHERE matches nothing (0 rows changed).
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO lockstep_txn_state (transactional_id, prepared_txn_state, updated_at, lease_owner, lease_expires_at)
+                VALUES ($id, '', $now, $owner, $expires)
+                ON CONFLICT (transactional_id) DO UPDATE SET lease_owner = $owner, lease_expires_at = $expires
+                WHERE lease_owner IS NULL OR lease_owner = $owner OR lease_expires_at IS NULL OR lease_expires_at <= $now;
+                """;
+            command.Parameters.AddWithValue("$id", transactionalId);
+            command.Parameters.AddWithValue("$owner", owner);
+            command.Parameters.AddWithValue("$now", now);
+            command.Parameters.AddWithValue("$expires", now + (long)duration.TotalMilliseconds);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask ReleaseLeaseAsync(string transactionalId, string owner, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(transactionalId);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                UPDATE lockstep_txn_state SET lease_owner = NULL, lease_expires_at = NULL
+                WHERE transactional_id = $id AND lease_owner = $owner;
+                """;
+            command.Parameters.AddWithValue("$id", transactionalId);
+            command.Parameters.AddWithValue("$owner", owner);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<DualWriteStateRow>> ListStatesAsync(CancellationToken cancellationToken)
+    {
+        var rows = new List<DualWriteStateRow>();
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT transactional_id, prepared_txn_state, lease_owner, lease_expires_at, updated_at
+                FROM lockstep_txn_state ORDER BY transactional_id;
+                """;
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    rows.Add(new DualWriteStateRow(
+                        reader.GetString(0),
+                        reader.GetString(1),
+                        await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(2),
+                        await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
+                }
+            }
+        }
+
+        return rows;
+    }
+
     private async Task EnsureSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         if (_schemaReady)
@@ -135,7 +216,31 @@ public sealed class SqliteDualWriteStore : IDualWriteStore
         // journal_mode=WAL is persistent in the file; setting it again is a cheap no-op.
         await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, null, CreateSchemaSql, cancellationToken).ConfigureAwait(false);
+        await AddLeaseColumnsIfMissingAsync(connection, cancellationToken).ConfigureAwait(false);
         _schemaReady = true;
+    }
+
+    /// <summary>Files created by Lockstep 0.1 have no lease columns; add them (ALTER TABLE ADD COLUMN is O(1) in SQLite).
+    /// </summary>
+    private static async Task AddLeaseColumnsIfMissingAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        using var probe = connection.CreateCommand();
+        probe.CommandText = "SELECT COUNT(*) FROM pragma_table_info('lockstep_txn_state') WHERE name = 'lease_owner';";
+        if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await ExecuteAsync(connection, null,
+                "ALTER TABLE lockstep_txn_state ADD COLUMN lease_owner TEXT; ALTER TABLE lockstep_txn_state ADD COLUMN lease_expires_at INTEGER;",
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException e) when (e.Message.Contains("duplicate column", StringComparison.OrdinalIgnoreCase))
+        {
+            // Another connection migrated the file first.
+        }
     }
 
     internal static async Task ExecuteAsync(
@@ -162,7 +267,7 @@ public sealed class SqliteDualWriteStoreOptions
 
 /// <summary>One <c>BEGIN IMMEDIATE</c> transaction on its own connection.</summary>
 internal sealed class SqliteDualWriteTransaction(SqliteConnection connection, SqliteTransaction transaction, TimeProvider time)
-    : IDualWriteTransaction
+    : IDbDualWriteTransaction
 {
     private bool _disposed;
 

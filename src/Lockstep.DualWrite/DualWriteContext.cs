@@ -18,17 +18,28 @@ public sealed class DualWriteContext
 
     internal DualWriteContext(IDualWriteTransaction transaction, KafkaProducer producer, string transactionalId)
     {
-        Connection = transaction.Connection;
-        Transaction = transaction.Transaction;
+        StoreTransaction = transaction;
         _producer = producer;
         TransactionalId = transactionalId;
     }
 
+    /// <summary>The store's open transaction. ADO.NET stores give an <see cref="IDbDualWriteTransaction"/> (also
+    /// reachable through <see cref="Connection"/> and <see cref="Transaction"/>); other stores their own type, reached
+    /// through the store package's extension method (e.g. <c>context.Redis()</c>).</summary>
+    public IDualWriteTransaction StoreTransaction { get; }
+
     /// <summary>The connection of the DB transaction.</summary>
-    public DbConnection Connection { get; }
+    /// <exception cref="NotSupportedException">The store is not an ADO.NET store.</exception>
+    public DbConnection Connection => DbTransaction.Connection;
 
     /// <summary>The DB transaction: the unit's rows commit iff it commits, and its events with them.</summary>
-    public DbTransaction Transaction { get; }
+    /// <exception cref="NotSupportedException">The store is not an ADO.NET store.</exception>
+    public DbTransaction Transaction => DbTransaction.Transaction;
+
+    private IDbDualWriteTransaction DbTransaction => StoreTransaction as IDbDualWriteTransaction
+        ?? throw new NotSupportedException(
+            $"The store's transaction ({StoreTransaction.GetType().Name}) is not an ADO.NET transaction; write through "
+            + "StoreTransaction or the store package's extension method instead of Connection/Transaction.");
 
     /// <summary>The writer's Kafka transactional id.</summary>
     public string TransactionalId { get; }

@@ -1,7 +1,11 @@
 using System;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using Lockstep.Client;
+using Lockstep.DualWrite.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Lockstep.DualWrite;
 
@@ -21,11 +25,17 @@ namespace Lockstep.DualWrite;
 /// <para>Availability coupling (dual-write.md §2): if Kafka is unreachable, units fail with
 /// <see cref="DualWriteException"/> and their DB transaction rolls back.</para>
 /// </remarks>
-public sealed class DualWriter : IAsyncDisposable
+public sealed class DualWriter : IAsyncDisposable, IPreparedAgeSource
 {
     private readonly IDualWriteStore _store;
     private readonly DualWriterOptions _options;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when this writer's open prepared transaction was prepared (or
+    /// found prepared by recovery); 0 when none. Read by the prepared-age gauge from any thread.</summary>
+    private long _preparedSince;
     private KafkaProducer? _producer;
     private bool _needsRecovery = true;
     private bool _fenced;
@@ -42,7 +52,22 @@ public sealed class DualWriter : IAsyncDisposable
         options.Validate();
         _store = store;
         _options = options;
+        _time = options.TimeProvider ?? TimeProvider.System;
+        _logger = options.Logger ?? NullLogger.Instance;
+        DualWriteInstruments.Register(this);
     }
+
+    /// <inheritdoc/>
+    TimeSpan? IPreparedAgeSource.PreparedAge =>
+        Volatile.Read(ref _preparedSince) is var since and not 0 ? _time.GetElapsedTime(since) : null;
+
+    private void MarkPrepared()
+    {
+        // Keep the first sighting: a transaction found prepared by recovery is as old as when we first knew of it.
+        Interlocked.CompareExchange(ref _preparedSince, Math.Max(1, _time.GetTimestamp()), 0);
+    }
+
+    private void ClearPrepared() => Volatile.Write(ref _preparedSince, 0);
 
     /// <summary>The Kafka transactional id this writer owns.</summary>
     public string TransactionalId => _options.TransactionalId;
@@ -100,12 +125,40 @@ public sealed class DualWriter : IAsyncDisposable
                 throw new DualWriterFencedException(TransactionalId, DualWriteOutcome.RolledBack, null);
             }
 
-            if (_needsRecovery || _producer is null)
+            using var activity = DualWriteInstruments.Source.StartActivity(DualWriteTelemetry.UnitActivity);
+            activity?.SetTag(DualWriteTelemetry.TransactionalIdTag, TransactionalId);
+            var started = _time.GetTimestamp();
+            var outcome = "committed";
+            try
             {
-                await RecoverCoreAsync(cancellationToken).ConfigureAwait(false);
-            }
+                if (_needsRecovery || _producer is null)
+                {
+                    await RecoverCoreAsync(cancellationToken).ConfigureAwait(false);
+                }
 
-            return await ExecuteCoreAsync(work, _producer!, cancellationToken).ConfigureAwait(false);
+                return await ExecuteCoreAsync(work, _producer!, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                outcome = error switch
+                {
+                    DualWriterFencedException => "fenced",
+                    DualWriteException { Outcome: DualWriteOutcome.Committed } => "committed",
+                    DualWriteException { Outcome: DualWriteOutcome.RolledBack } => "rolled_back",
+                    DualWriteException => "unknown",
+                    OperationCanceledException => "canceled",
+                    _ => "application_error",
+                };
+                activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+                activity?.SetTag(DualWriteTelemetry.OutcomeTag, outcome);
+                throw;
+            }
+            finally
+            {
+                var outcomeTag = DualWriteInstruments.OutcomeTag(outcome);
+                DualWriteInstruments.Units.Add(1, outcomeTag);
+                DualWriteInstruments.UnitDuration.Record(_time.GetElapsedTime(started).TotalSeconds, outcomeTag);
+            }
         }
         finally
         {
@@ -145,6 +198,7 @@ public sealed class DualWriter : IAsyncDisposable
             // the producer prepared without a recovery in between.
             await producer.CompleteTransactionAsync(PreparedTransactionState.Parse(stored), cancellationToken)
                 .ConfigureAwait(false);
+            ClearPrepared();
             Notify(DualWriteStep.CompletePrevious);
 
             // Step 4: the Kafka transaction and the application's writes, in any order.
@@ -165,13 +219,16 @@ public sealed class DualWriter : IAsyncDisposable
             Notify(DualWriteStep.WriteAndProduce);
 
             // Step 5: flush; from here Kafka keeps the transaction open with no timeout until completed.
+            var prepareStarted = _time.GetTimestamp();
             token = await producer.PrepareTransactionAsync(cancellationToken).ConfigureAwait(false);
+            MarkPrepared();
 
             // Prepare flushes, but the token must only be stored once every event is acknowledged by its partition
             // leader: a record still in flight at step 7 could be lost with this process while the DB says
             // "committed". Awaiting the delivery tasks makes that guarantee independent of the client's flush.
             await Task.WhenAll(context.Produced).WaitAsync(producer.Options.DeliveryTimeout, cancellationToken)
                 .ConfigureAwait(false);
+            DualWriteInstruments.PrepareDuration.Record(_time.GetElapsedTime(prepareStarted).TotalSeconds);
             Notify(DualWriteStep.Prepare);
 
             // Step 6: the token joins the application's rows in the same DB transaction.
@@ -197,12 +254,15 @@ public sealed class DualWriter : IAsyncDisposable
         }
 
         // Step 7: the decision point. No cancellation from here: the outcome must be established either way.
+        var commitStarted = _time.GetTimestamp();
         try
         {
             await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            DualWriteInstruments.CommitDuration.Record(_time.GetElapsedTime(commitStarted).TotalSeconds, s_databasePhase);
         }
         catch (Exception commitError)
         {
+            DualWriteLog.CommitOutcomeUnknown(_logger, TransactionalId, commitError.Message);
             await DisposeQuietlyAsync(transaction).ConfigureAwait(false);
             await ResolveUnknownCommitAsync(producer, token, commitError).ConfigureAwait(false);
             return result; // The re-read showed the DB committed and Kafka has been committed to match.
@@ -212,9 +272,12 @@ public sealed class DualWriter : IAsyncDisposable
         Notify(DualWriteStep.CommitDatabase);
 
         // Step 8: commit Kafka. The outcome is already fixed by step 7; failures here only delay visibility.
+        commitStarted = _time.GetTimestamp();
         try
         {
             await producer.CommitTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+            ClearPrepared();
+            DualWriteInstruments.CommitDuration.Record(_time.GetElapsedTime(commitStarted).TotalSeconds, s_kafkaPhase);
         }
         catch (Exception commitError) when (IsFenced(commitError))
         {
@@ -225,6 +288,7 @@ public sealed class DualWriter : IAsyncDisposable
         catch (Exception commitError)
         {
             _needsRecovery = true;
+            DualWriteLog.KafkaCommitFailed(_logger, TransactionalId, commitError);
             try
             {
                 // Recovery re-attaches to the prepared transaction and commits it (the DB holds its token).
@@ -270,6 +334,7 @@ public sealed class DualWriter : IAsyncDisposable
         {
             await producer.CompleteTransactionAsync(PreparedTransactionState.Parse(committed), CancellationToken.None)
                 .ConfigureAwait(false);
+            ClearPrepared();
         }
         catch (Exception completeError)
         {
@@ -300,6 +365,53 @@ public sealed class DualWriter : IAsyncDisposable
 
     private async Task<RecoveryOutcome> RecoverCoreAsync(CancellationToken cancellationToken)
     {
+        using var activity = DualWriteInstruments.Source.StartActivity(DualWriteTelemetry.RecoverActivity);
+        activity?.SetTag(DualWriteTelemetry.TransactionalIdTag, TransactionalId);
+        var outcome = "failed";
+        try
+        {
+            var result = await RecoverAttemptAsync(cancellationToken).ConfigureAwait(false);
+            outcome = result switch
+            {
+                RecoveryOutcome.Committed => "committed",
+                RecoveryOutcome.Aborted => "aborted",
+                _ => "nothing_prepared",
+            };
+            if (result == RecoveryOutcome.NothingPrepared)
+            {
+                DualWriteLog.RecoveredNothing(_logger, TransactionalId);
+            }
+            else
+            {
+                DualWriteLog.RecoveredPrepared(_logger, TransactionalId, result);
+            }
+
+            return result;
+        }
+        catch (Exception error)
+        {
+            if (error is DualWriterFencedException)
+            {
+                outcome = "fenced";
+            }
+            else if (error is not OperationCanceledException)
+            {
+                DualWriteLog.RecoveryFailed(_logger, TransactionalId, error);
+            }
+
+            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+            throw;
+        }
+        finally
+        {
+            activity?.SetTag(DualWriteTelemetry.OutcomeTag, outcome);
+            DualWriteInstruments.Recoveries.Add(1, DualWriteInstruments.IdTag(TransactionalId),
+                DualWriteInstruments.OutcomeTag(outcome));
+        }
+    }
+
+    private async Task<RecoveryOutcome> RecoverAttemptAsync(CancellationToken cancellationToken)
+    {
         _needsRecovery = true;
         if (_producer is not null)
         {
@@ -315,6 +427,10 @@ public sealed class DualWriter : IAsyncDisposable
             await producer.InitTransactionsAsync(keepPreparedTransaction: true, cancellationToken).ConfigureAwait(false);
             Notify(DualWriteStep.InitTransactions);
             var prepared = producer.PreparedTransaction;
+            if (prepared is not null)
+            {
+                MarkPrepared();
+            }
 
             var transaction = await BeginStoreTransactionAsync(cancellationToken).ConfigureAwait(false);
             PreparedTransactionState stored;
@@ -326,6 +442,7 @@ public sealed class DualWriter : IAsyncDisposable
 
                 // Step 3 under the lock: commit iff the DB holds exactly the prepared transaction's token.
                 await producer.CompleteTransactionAsync(stored, cancellationToken).ConfigureAwait(false);
+                ClearPrepared();
                 Notify(DualWriteStep.CompletePrevious);
 
                 // Releases the lock; persists the state row if LockStateAsync created it.
@@ -392,6 +509,7 @@ public sealed class DualWriter : IAsyncDisposable
         try
         {
             await producer.AbortTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+            ClearPrepared();
         }
 #pragma warning disable CA1031 // Any abort failure means the same thing: recover before the next unit.
         catch (Exception)
@@ -433,9 +551,21 @@ public sealed class DualWriter : IAsyncDisposable
     {
         _fenced = true;
         _needsRecovery = true;
+        DualWriteInstruments.Fenced.Add(1, DualWriteInstruments.IdTag(TransactionalId));
+        DualWriteLog.Fenced(_logger, TransactionalId, null);
     }
 
-    private void Notify(DualWriteStep step) => _options.Observer?.OnStepCompleted(TransactionalId, step);
+    private static readonly System.Collections.Generic.KeyValuePair<string, object?> s_databasePhase =
+        new(DualWriteTelemetry.PhaseTag, "database");
+
+    private static readonly System.Collections.Generic.KeyValuePair<string, object?> s_kafkaPhase =
+        new(DualWriteTelemetry.PhaseTag, "kafka");
+
+    private void Notify(DualWriteStep step)
+    {
+        DualWriteInstruments.StepEvent(step);
+        _options.Observer?.OnStepCompleted(TransactionalId, step);
+    }
 
     private static bool IsFenced(Exception? error)
     {
@@ -478,6 +608,8 @@ public sealed class DualWriter : IAsyncDisposable
         }
 
         _disposed = true;
+        // This process stops tracking a prepared transaction it leaves behind; whoever recovers the id reports it.
+        DualWriteInstruments.Unregister(this);
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {

@@ -1,5 +1,6 @@
 using System;
 using Lockstep.Client;
+using Microsoft.Extensions.Logging;
 
 namespace Lockstep.DualWrite;
 
@@ -28,6 +29,14 @@ public sealed class DualWriterOptions
     /// <summary>How long disposing a broken or fenced producer may take before it is abandoned (its connections are
     /// closed anyway; a prepared transaction stays on the broker for recovery). Default 5 seconds.</summary>
     public TimeSpan ProducerCloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where recoveries, fencing and in-doubt commits are logged; null for none. Metrics and traces go
+    /// through <see cref="Diagnostics.DualWriteTelemetry"/> regardless.</summary>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>The clock for latency metrics and the prepared-transaction age. Default <see cref="TimeProvider.System"/>.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     internal void Validate()
     {

@@ -1,9 +1,10 @@
 namespace Lockstep.DualWrite.Tests;
 
 /// <summary>
-/// Goal: a pool of transactional ids runs units concurrently and keeps the recipe's guarantee per id. Method: many
-/// concurrent units over a pool of 3; rows must equal read_committed events, and every id must have been used (its
-/// state row holds a token).
+/// Goal: a pool of transactional ids runs units concurrently and keeps the recipe's guarantee per id; invalid pool
+/// settings are refused up front with every problem named. Method: many concurrent units over a lease-less pool of 3;
+/// rows must equal read_committed events, and every id must have been used (its state row holds a token). Scale-out
+/// across instances, key affinity and hosting are in Pool/ and Hosting/.
 /// </summary>
 public sealed class DualWriterPoolTests
 {
@@ -39,5 +40,19 @@ public sealed class DualWriterPoolTests
         {
             Assert.Matches("^[0-9]+:[0-9]+$", await harness.ReadStoredTokenAsync(id));
         }
+    }
+
+    [Fact]
+    public void Invalid_options_are_refused_with_every_problem_named()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new DualWriterPool(new Sqlite.SqliteDualWriteStore("Data Source=unused.db"),
+            new DualWriterPoolOptions { PoolSize = 0, LeaseDuration = TimeSpan.FromMilliseconds(10) }));
+
+        Assert.Contains("BootstrapServers is required", error.Message, StringComparison.Ordinal);
+        Assert.Contains("TransactionalIdPrefix is required", error.Message, StringComparison.Ordinal);
+        Assert.Contains("PoolSize must be at least 1 (got 0)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("LeaseDuration must be at least 100 ms", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new DualWriterPool(new Sqlite.SqliteDualWriteStore("Data Source=unused.db"),
+            new DualWriterPoolOptions { BootstrapServers = "b:9092", TransactionalIdPrefix = "p", PoolSize = 2, TotalIds = 3, UseLeases = false }));
     }
 }

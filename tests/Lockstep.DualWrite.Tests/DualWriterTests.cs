@@ -216,11 +216,20 @@ public sealed class DualWriterTests
         public ValueTask<string?> ReadCommittedTokenAsync(string transactionalId, CancellationToken cancellationToken) =>
             inner.ReadCommittedTokenAsync(transactionalId, cancellationToken);
 
-        private sealed class Failing(IDualWriteTransaction inner, bool commitFirst) : IDualWriteTransaction
-        {
-            public DbConnection Connection => inner.Connection;
+        public ValueTask<bool> TryAcquireLeaseAsync(string transactionalId, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+            inner.TryAcquireLeaseAsync(transactionalId, owner, duration, cancellationToken);
 
-            public DbTransaction Transaction => inner.Transaction;
+        public ValueTask ReleaseLeaseAsync(string transactionalId, string owner, CancellationToken cancellationToken) =>
+            inner.ReleaseLeaseAsync(transactionalId, owner, cancellationToken);
+
+        public ValueTask<IReadOnlyList<DualWriteStateRow>> ListStatesAsync(CancellationToken cancellationToken) =>
+            inner.ListStatesAsync(cancellationToken);
+
+        private sealed class Failing(IDualWriteTransaction inner, bool commitFirst) : IDbDualWriteTransaction
+        {
+            public DbConnection Connection => ((IDbDualWriteTransaction)inner).Connection;
+
+            public DbTransaction Transaction => ((IDbDualWriteTransaction)inner).Transaction;
 
             public ValueTask<string> LockStateAsync(string transactionalId, CancellationToken cancellationToken) =>
                 inner.LockStateAsync(transactionalId, cancellationToken);

@@ -17,6 +17,12 @@ internal static class LayeringRules
     /// <summary>The shared test-helper library: the only tests/ project others may reference.</summary>
     public const string TestingLibrary = "Lockstep.Testing";
 
+    /// <summary>
+    /// Small console programs (not test executables) that a test project references only so their dll is built and
+    /// copied next to it, to be started as a child process and SIGKILLed (e.g. the 2PC crash worker).
+    /// </summary>
+    public static readonly string[] TestChildProcesses = ["Lockstep.Client.CrashWorker"];
+
     /// <summary>DualWrite store dialects; each sits on DualWrite (and may use the Client directly).</summary>
     public static readonly string[] DualWriteBackends =
     [
@@ -24,6 +30,7 @@ internal static class LayeringRules
         "Lockstep.DualWrite.Sqlite",
         "Lockstep.DualWrite.Redis",
         "Lockstep.DualWrite.EntityFrameworkCore",
+        "Lockstep.DualWrite.Hosting",
     ];
 
     /// <summary>src project → the src projects it may reference directly.</summary>
@@ -83,7 +90,8 @@ internal static class LayeringRules
                  && allowed.Contains(target.Name, StringComparer.Ordinal),
         // Tests may use anything shipped, the tools they verify (e.g. generated-is-current) and the helper library,
         // but never another test executable.
-        "tests" => target.Area is "src" or "tools" || target.Name == TestingLibrary,
+        "tests" => target.Area is "src" or "tools" || target.Name == TestingLibrary
+                   || TestChildProcesses.Contains(target.Name, StringComparer.Ordinal),
         "bench" => target.Area == "src" || target.Name == TestingLibrary,
         "tools" => target.Area == "src",
         _ => false,
