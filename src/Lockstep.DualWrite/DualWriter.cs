@@ -81,6 +81,9 @@ public sealed class DualWriter : IAsyncDisposable, IPreparedAgeSource
     /// </summary>
     /// <param name="cancellationToken">Cancels the wait (recovery can simply be repeated).</param>
     /// <returns>What happened to the prepared transaction, if there was one.</returns>
+    /// <exception cref="DualWriterFencedException">Another producer took the id over during recovery.</exception>
+    /// <exception cref="DualWriteException">Kafka or the store failed (<see cref="DualWriteOutcome.Unknown"/>): repeat
+    /// the recovery later; nothing is lost in between.</exception>
     public async Task<RecoveryOutcome> RecoverAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -133,7 +136,18 @@ public sealed class DualWriter : IAsyncDisposable, IPreparedAgeSource
             {
                 if (_needsRecovery || _producer is null)
                 {
-                    await RecoverCoreAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await RecoverCoreAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (DualWriteException recoveryError) when (recoveryError is not DualWriterFencedException)
+                    {
+                        // The unit itself never began, so for the caller it is rolled back; the id stays in doubt
+                        // and the next unit recovers first again.
+                        throw new DualWriteException(DualWriteOutcome.RolledBack,
+                            $"The unit on '{TransactionalId}' did not run: recovering the id first failed "
+                            + $"({recoveryError.Message}).", recoveryError);
+                    }
                 }
 
                 return await ExecuteCoreAsync(work, _producer!, cancellationToken).ConfigureAwait(false);
@@ -468,7 +482,16 @@ public sealed class DualWriter : IAsyncDisposable, IPreparedAgeSource
                 throw new DualWriterFencedException(TransactionalId, DualWriteOutcome.Unknown, error);
             }
 
-            throw;
+            if (error is OperationCanceledException or DualWriteException)
+            {
+                throw;
+            }
+
+            // Kafka unreachable, a store error, a commit conflict: a transaction left prepared stays prepared (Kafka
+            // never times it out under 2PC) and the next recovery resolves it from the same DB decision.
+            throw new DualWriteException(DualWriteOutcome.Unknown,
+                $"Recovery of '{TransactionalId}' failed ({error.Message}); a prepared transaction stays prepared until "
+                + "a later recovery completes it from the DB decision.", error);
         }
     }
 
