@@ -6,8 +6,8 @@ using System.Threading.Tasks;
 namespace Lockstep.Cli;
 
 /// <summary>
-/// Entry point of <c>lockstep</c>. One root command with a subcommand per job (<c>broker</c> now; <c>demo</c> and
-/// <c>transactions …</c> are added by later issues as further <see cref="Command"/>s on the same root).
+/// Entry point of <c>lockstep</c>. One root command with a subcommand per job: <c>broker</c>, <c>demo</c> and
+/// <c>transactions …</c>.
 /// </summary>
 internal static class Program
 {
@@ -18,6 +18,7 @@ internal static class Program
             BrokerCommand.Create(),
             DemoCommand.Create(),
             DemoCommand.CreateWorker(),
+            Transactions.TransactionsCommand.Create(),
         };
 
         var parseResult = root.Parse(args);
