@@ -74,6 +74,14 @@ public sealed class KafkaProducer : IAsyncDisposable
     public bool IsPrepared => PreparedTransaction is not null;
 
     /// <summary>
+    /// The transaction protocol in use, known after <see cref="InitTransactionsAsync(bool, CancellationToken)"/>: 2 when
+    /// the broker finalizes <c>transaction.version</c> ≥ 2 (KIP-890 TV2: every transaction gets a new epoch, so a
+    /// prepared-transaction token names exactly one transaction), 1 otherwise; 0 for a producer without a
+    /// transactional id.
+    /// </summary>
+    public int TransactionVersion => _transactions is null ? 0 : _transactions.IsTransactionV2 ? 2 : 1;
+
+    /// <summary>
     /// Produces a record. The returned task completes when the broker has acknowledged it (per <c>acks</c>) with
     /// its partition and offset, or faults with a <see cref="KafkaException"/> once retries are exhausted
     /// (<c>delivery.timeout.ms</c>). Waits up to <c>max.block.ms</c> for metadata and for <c>buffer.memory</c>

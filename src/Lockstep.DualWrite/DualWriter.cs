@@ -439,6 +439,18 @@ public sealed class DualWriter : IAsyncDisposable, IPreparedAgeSource
         {
             // Step 1: fences older producers of the id and re-attaches to a transaction they left prepared.
             await producer.InitTransactionsAsync(keepPreparedTransaction: true, cancellationToken).ConfigureAwait(false);
+            if (producer.TransactionVersion < 2)
+            {
+                // Under TV1 consecutive transactions share one (producer id, epoch), so the token of an earlier
+                // committed unit would match a later unit's prepared transaction whose DB commit never happened, and
+                // recovery would commit its events (dual-write.md §1 "Requirements"; kip939-spec.md §3: KIP-890 TV2).
+                throw new BrokerCapabilityException("transaction.version 2",
+                    $"Dual write on '{TransactionalId}' needs Kafka transactions V2 (KIP-890: a new epoch per "
+                    + "transaction), but the broker finalizes transaction.version < 2. Without it a stored token cannot "
+                    + "tell two transactions of this id apart. Upgrade the feature (kafka-features.sh upgrade --feature "
+                    + "transaction.version=2).");
+            }
+
             Notify(DualWriteStep.InitTransactions);
             var prepared = producer.PreparedTransaction;
             if (prepared is not null)
@@ -482,8 +494,10 @@ public sealed class DualWriter : IAsyncDisposable, IPreparedAgeSource
                 throw new DualWriterFencedException(TransactionalId, DualWriteOutcome.Unknown, error);
             }
 
-            if (error is OperationCanceledException or DualWriteException)
+            if (error is OperationCanceledException or DualWriteException or BrokerCapabilityException)
             {
+                // A missing broker capability is permanent: say so plainly instead of an outcome that reads as
+                // "retry later".
                 throw;
             }
 

@@ -6,6 +6,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
+using Lockstep.Client;
 using Lockstep.DualWrite.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -57,6 +58,7 @@ public sealed class DualWriterPool : IAsyncDisposable
 
     /// <summary>Filled slots not held by an unkeyed unit (each at most once, see <see cref="Slot.Queued"/>).</summary>
     private readonly Channel<Slot> _free = Channel.CreateUnbounded<Slot>();
+    private volatile BrokerCapabilityException? _fatal;
 
     /// <summary>Asks the scan loop to look for ids now (a slot emptied or a keyed unit waits for one).</summary>
     private readonly Channel<bool> _scanSignal = Channel.CreateBounded<bool>(
@@ -196,6 +198,11 @@ public sealed class DualWriterPool : IAsyncDisposable
             catch (ChannelClosedException e)
             {
                 ObjectDisposedException.ThrowIf(_stopped, this);
+                if (_fatal is { } fatal)
+                {
+                    throw new BrokerCapabilityException(fatal.MissingCapability, fatal.Message, fatal);
+                }
+
                 throw new InvalidOperationException("Every transactional id of the pool was fenced by another instance.", e);
             }
 
@@ -328,6 +335,11 @@ public sealed class DualWriterPool : IAsyncDisposable
                 while (Volatile.Read(ref slot.Member) is null && !slot.Dead)
                 {
                     ObjectDisposedException.ThrowIf(_stopped, this);
+                    if (_fatal is { } fatal)
+                    {
+                        throw new BrokerCapabilityException(fatal.MissingCapability, fatal.Message, fatal);
+                    }
+
                     Task filled;
                     lock (slot.Sync)
                     {
@@ -543,6 +555,21 @@ public sealed class DualWriterPool : IAsyncDisposable
             if (error is DualWriterFencedException)
             {
                 _quarantined[id] = _time.GetTimestamp();
+            }
+
+            if (error is BrokerCapabilityException capability)
+            {
+                // No id can ever work against this broker: fail every waiting and future unit with the reason
+                // instead of leaving them waiting for an id that never comes.
+                _fatal = capability;
+                _free.Writer.TryComplete(capability);
+                foreach (var waiting in _slots)
+                {
+                    lock (waiting.Sync)
+                    {
+                        waiting.Filled.TrySetResult(); // Keyed units waiting for an id wake up and see _fatal.
+                    }
+                }
             }
 
             await ReleaseQuietlyAsync(id).ConfigureAwait(false);
