@@ -15,7 +15,7 @@ namespace Lockstep.Cli;
 /// <remarks>
 /// Output contract: progress lines (one per restart) go to stdout, or to stderr with <c>--json</c>, where stdout holds
 /// only the summary object. Exit codes: 0 when DB and Kafka agree exactly, 1 when they disagree or the run failed,
-/// 2 for bad options (including databases not supported yet).
+/// 2 for bad options (a <c>--db</c> no store accepts, or more <c>--kills</c> than <c>--orders</c> can absorb).
 /// </remarks>
 internal static class DemoCommand
 {
@@ -31,7 +31,8 @@ internal static class DemoCommand
         };
         var kills = new Option<int>("--kills")
         {
-            Description = "Number of SIGKILLs; the first ones hit each of the 8 recipe step boundaries once.",
+            Description = "Number of SIGKILLs, all of which fire; the first 8 hit each recipe step boundary once, the rest "
+                + "random steps and random moments. Each worker needs one more order than it has kills.",
             DefaultValueFactory = _ => 20,
         };
         var workers = new Option<int>("--workers")
@@ -41,8 +42,9 @@ internal static class DemoCommand
         };
         var database = new Option<string?>("--db")
         {
-            Description = "SQLite database file (default: a temporary file). PostgreSQL and Redis are not supported yet.",
-            HelpName = "PATH",
+            Description = "The orders database: " + OrderDatabases.SpecHelp + ". Default: a SQLite file in a temporary "
+                + "folder. PostgreSQL and Redis runs use a fresh schema / key prefix of their own.",
+            HelpName = "SPEC",
         };
         var bootstrap = new Option<string?>("--bootstrap")
         {
@@ -78,15 +80,17 @@ internal static class DemoCommand
     public static Command CreateWorker()
     {
         var bootstrap = new Option<string>("--bootstrap") { Required = true };
+        var topic = new Option<string>("--topic") { DefaultValueFactory = _ => DemoWorker.DefaultTopic };
         var database = new Option<string>("--db") { Required = true };
         var transactionalId = new Option<string>("--transactional-id") { Required = true };
         var first = new Option<int>("--first") { Required = true };
         var last = new Option<int>("--last") { Required = true };
         var killAtStep = new Option<int?>("--kill-at-step");
         var killAtOccurrence = new Option<int>("--kill-at-occurrence") { DefaultValueFactory = _ => 1 };
+        var holdAfter = new Option<int?>("--hold-after");
         var command = new Command(WorkerCommandName, "Internal: one worker process of lockstep demo.")
         {
-            bootstrap, database, transactionalId, first, last, killAtStep, killAtOccurrence,
+            bootstrap, topic, database, transactionalId, first, last, killAtStep, killAtOccurrence, holdAfter,
         };
         command.Hidden = true;
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -95,12 +99,12 @@ internal static class DemoCommand
             try
             {
                 return await DemoWorker.RunAsync(new DemoWorkerArgs(
-                    parseResult.GetValue(bootstrap)!, parseResult.GetValue(database)!,
+                    parseResult.GetValue(bootstrap)!, parseResult.GetValue(topic)!, parseResult.GetValue(database)!,
                     parseResult.GetValue(transactionalId)!, parseResult.GetValue(first), parseResult.GetValue(last),
-                    step, parseResult.GetValue(killAtOccurrence)), cancellationToken).ConfigureAwait(false);
+                    step, parseResult.GetValue(killAtOccurrence), parseResult.GetValue(holdAfter)), cancellationToken)
+                    .ConfigureAwait(false);
             }
-            catch (Exception e) when (e is DualWriteException or Client.KafkaException or System.Data.Common.DbException
-                or InvalidOperationException or TimeoutException)
+            catch (Exception e) when (IsRuntimeFailure(e))
             {
                 await Console.Error.WriteLineAsync($"demo-worker: {e}").ConfigureAwait(false);
                 return ExitCodes.Failure;
@@ -111,7 +115,7 @@ internal static class DemoCommand
 
     private static async Task<int> RunAsync(DemoOptions options, CancellationToken cancellationToken)
     {
-        if (Validate(options) is { } problem)
+        if (await ValidateAsync(options).ConfigureAwait(false) is { } problem)
         {
             await Console.Error.WriteLineAsync("lockstep demo: " + problem).ConfigureAwait(false);
             return ExitCodes.Usage;
@@ -125,10 +129,11 @@ internal static class DemoCommand
         {
             summary = await new DemoRunner(options, progress).RunAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Client.KafkaException
-            or System.Data.Common.DbException or System.IO.IOException)
+        catch (Exception e) when (IsRuntimeFailure(e))
         {
-            await Console.Error.WriteLineAsync("lockstep demo: " + e.Message).ConfigureAwait(false);
+            // StackExchange.Redis appends a page of connection diagnostics to its messages; the first part says it.
+            var message = e.Message.Length > 400 ? e.Message[..400] + "…" : e.Message;
+            await Console.Error.WriteLineAsync("lockstep demo: " + message).ConfigureAwait(false);
             return ExitCodes.Failure;
         }
 
@@ -136,7 +141,7 @@ internal static class DemoCommand
         return summary.Agrees ? ExitCodes.Ok : ExitCodes.Failure;
     }
 
-    private static string? Validate(DemoOptions options)
+    private static async Task<string?> ValidateAsync(DemoOptions options)
     {
         if (options.Orders < 1)
         {
@@ -153,23 +158,54 @@ internal static class DemoCommand
             return "--workers must be between 1 and --orders.";
         }
 
-        if (options.Database is { } db)
+        if (options.Database is { } db && await ValidateDatabaseAsync(db).ConfigureAwait(false) is { } badDatabase)
         {
-            if (db.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)
-                || db.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
-                || db.Contains("Host=", StringComparison.OrdinalIgnoreCase))
-            {
-                return "--db: PostgreSQL is not supported yet (Lockstep.DualWrite.PostgreSql is a later issue); "
-                    + "give a SQLite file path.";
-            }
-
-            if (db.StartsWith("redis://", StringComparison.OrdinalIgnoreCase)
-                || db.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
-            {
-                return "--db: Redis is not supported yet; give a SQLite file path.";
-            }
+            return badDatabase;
         }
 
-        return null;
+        return DemoRunner.CheckFeasible(options);
     }
+
+    /// <summary>Catches what can be caught before the run: an empty value, a SQLite file in a folder that does not
+    /// exist, a connection string or endpoint its store cannot parse, a store not built into this binary. Opening
+    /// contacts no server, so an unreachable server is a runtime failure (exit 1), reported when the run starts.
+    /// </summary>
+    private static async Task<string?> ValidateDatabaseAsync(string spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec))
+        {
+            return "--db must not be empty; give " + OrderDatabases.SpecHelp + ".";
+        }
+
+        if (!OrderDatabases.IsPostgreSql(spec) && !OrderDatabases.IsRedis(spec))
+        {
+            var path = spec.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase) ? spec[7..] : spec;
+            var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+            if (System.IO.Directory.Exists(path) || (folder is not null && !System.IO.Directory.Exists(folder)))
+            {
+                return $"--db '{spec}' is not a SQLite file path in an existing folder; give " + OrderDatabases.SpecHelp + ".";
+            }
+
+            return null;
+        }
+
+        try
+        {
+            var database = OrderDatabases.Open(spec);
+            await database.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+        {
+            // The stores' own messages may already name the option.
+            var message = e.Message.StartsWith("--db", StringComparison.Ordinal) ? e.Message : "--db: " + e.Message;
+            return $"{message} (expected {OrderDatabases.SpecHelp}).";
+        }
+    }
+
+    /// <summary>Failures of the run itself (database, broker, worker), reported in one line with exit code 1 rather
+    /// than as a crash.</summary>
+    private static bool IsRuntimeFailure(Exception e) =>
+        e is DualWriteException or Client.KafkaException or System.Data.Common.DbException or InvalidOperationException
+            or TimeoutException or System.IO.IOException or StackExchange.Redis.RedisException or NotSupportedException;
 }

@@ -11,7 +11,6 @@ using System.Threading.Tasks;
 using Lockstep.Broker;
 using Lockstep.Client;
 using Lockstep.DualWrite;
-using Lockstep.DualWrite.Sqlite;
 using Lockstep.Protocol.Messages;
 
 namespace Lockstep.Cli.Demo;
@@ -22,16 +21,29 @@ internal sealed record DemoOptions(
 
 /// <summary>The final tally of a demo run; <see cref="Agrees"/> decides the exit code.</summary>
 internal sealed record DemoSummary(
-    int Orders, int Events, int Missing, int Duplicates, int Orphans, int Kills, int Recoveries,
-    int RecoveredCommits, int RecoveredAborts, long ElapsedMs)
+    string Store, int Requested, int Orders, int Events, int Missing, int Duplicates, int Orphans, int Kills,
+    int StepKills, int TimerKills, int StepsCovered, int Recoveries, int RecoveredCommits, int RecoveredAborts,
+    long ElapsedMs)
 {
-    public bool Agrees => Missing == 0 && Duplicates == 0 && Orphans == 0 && Events == Orders;
+    /// <summary>Every requested order is a row, each row has exactly one read_committed event, no event lacks a row.
+    /// </summary>
+    public bool Agrees => Missing == 0 && Duplicates == 0 && Orphans == 0 && Events == Orders && Orders == Requested;
 }
 
 /// <summary>
 /// The parent of <c>lockstep demo</c>: broker, database, the order workload in child worker processes, the killing,
 /// and the final comparison of DB rows with read_committed events.
 /// </summary>
+/// <remarks>
+/// Kill schedule. Every planned kill fires: kills are dealt round-robin to the workers up front (the first eight hit
+/// the eight step boundaries of dual-write.md §1 once each, the rest are random: a random step of a random unit, or
+/// the parent's SIGKILL at a random moment inside a random unit), and each worker run is launched knowing how many of
+/// its orders are still uncommitted (<c>r</c>) and how many kills it still owes (<c>k</c>). A run may commit at most
+/// <c>r - k</c> units before it dies — a step kill targets a unit within that budget, a timer kill's worker is told to
+/// hold (stop and wait) after that many units — so after every kill at least one order per remaining kill is left,
+/// and the workload cannot finish while kills remain. That needs <c>r &gt; k</c> at the start:
+/// <see cref="CheckFeasible"/>.
+/// </remarks>
 internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
 {
     private const int Partitions = 3;
@@ -39,82 +51,142 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
     /// <summary>Every recipe step boundary, killed once each before any random kill (dual-write.md failure table).</summary>
     private static readonly DualWriteStep[] Steps = Enum.GetValues<DualWriteStep>();
 
-    private readonly Random _random = options.Seed is { } seed ? new Random(seed) : new Random();
     private readonly Lock _gate = new();
-    private readonly Queue<KillPlan> _plan = new();
+    private readonly HashSet<DualWriteStep> _stepsHit = [];
     private int _kills;
+    private int _stepKills;
+    private int _timerKills;
     private int _recoveries;
     private int _recoveredCommits;
     private int _recoveredAborts;
-    private int _restarts;
+    private double _unitMilliseconds = 30; // running estimate of one unit's duration, for timer kills
 
-    /// <summary>How one worker run is to die: at a step boundary (self-kill) or after a delay (parent's SIGKILL).
-    /// </summary>
-    private sealed record KillPlan(DualWriteStep? Step, int Occurrence, TimeSpan? Delay)
+    /// <summary>How one worker run is to die: right after a recipe step of its <see cref="Unit"/>-th unit (self-kill),
+    /// or by the parent at <see cref="Fraction"/> of a unit's typical duration into that unit, the worker holding after
+    /// <see cref="HoldAfter"/> units so it cannot finish first.</summary>
+    private sealed record KillPlan(DualWriteStep? Step, int Unit, int HoldAfter, double Fraction)
     {
         public string Describe() => Step is { } step
-            ? string.Create(CultureInfo.InvariantCulture, $"after step {(int)step} ({step}), occurrence {Occurrence}")
-            : string.Create(CultureInfo.InvariantCulture, $"by the parent {Delay!.Value.TotalMilliseconds:0} ms after start-up");
+            ? step == DualWriteStep.InitTransactions
+                ? "after step 1 (InitTransactions) of start-up recovery"
+                : string.Create(CultureInfo.InvariantCulture, $"after step {(int)step} ({step}) of unit {Unit}")
+            : string.Create(CultureInfo.InvariantCulture, $"by the parent at a random moment of unit {Unit}");
+
+        /// <summary>Occurrence of <see cref="Step"/> in the worker process: recovery at start-up passes steps 1-3
+        /// once before the first unit (DualWriter.RecoverCoreAsync), so steps 2 and 3 of unit U are occurrence U+1.
+        /// </summary>
+        public int Occurrence => Step switch
+        {
+            DualWriteStep.InitTransactions => 1,
+            DualWriteStep.LockState or DualWriteStep.CompletePrevious => Unit + 1,
+            _ => Unit,
+        };
+    }
+
+    /// <summary>Null when <paramref name="options"/> can fire every kill (see the class remarks), else why not.</summary>
+    /// <param name="options">The demo options (orders, kills and workers already validated as positive).</param>
+    /// <returns>An error text for the user, or null.</returns>
+    public static string? CheckFeasible(DemoOptions options)
+    {
+        var ranges = SplitOrders(options.Orders, options.Workers);
+        for (var worker = 0; worker < ranges.Count; worker++)
+        {
+            var kills = KillsOf(worker, options.Kills, options.Workers);
+            var orders = ranges[worker].Last - ranges[worker].First + 1;
+            if (kills >= orders)
+            {
+                var perWorker = (options.Kills + options.Workers - 1) / options.Workers;
+                var minOrders = options.Workers * (perWorker + 1);
+                var maxKills = options.Workers * ((options.Orders / options.Workers) - 1);
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"--kills {options.Kills} cannot all fire with --orders {options.Orders} and --workers {options.Workers}: every kill lands inside a worker's unit of work, and each worker needs one more order than it has kills. Use --orders {minOrders} or more, or --kills {Math.Max(0, maxKills)} or fewer.");
+            }
+        }
+
+        return null;
     }
 
     public async Task<DemoSummary> RunAsync(CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        var tempRoot = Path.Combine(Path.GetTempPath(), "lockstep-demo-" + Guid.NewGuid().ToString("N")[..12]);
+        var runId = "demo_" + Guid.NewGuid().ToString("N")[..12];
+        var tempRoot = Path.Combine(Path.GetTempPath(), "lockstep-" + runId);
         Directory.CreateDirectory(tempRoot);
-        var databasePath = options.Database ?? Path.Combine(tempRoot, "orders.db");
         KafkaBroker? broker = null;
         try
         {
-            if (options.Bootstrap is null)
+            // PostgreSQL and Redis runs get a fresh schema / key prefix of their own (OrderDatabases.Isolate); a SQLite
+            // file is the run's own already.
+            var spec = options.Database is { } given
+                ? OrderDatabases.Isolate(given, runId)
+                : Path.Combine(tempRoot, "orders.db");
+            var database = OrderDatabases.Open(spec);
+            await using (database.ConfigureAwait(false))
             {
-                broker = await KafkaBroker.StartAsync(new BrokerOptions
+                await database.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+                var existing = (await database.ReadOrderIdsAsync(cancellationToken).ConfigureAwait(false)).Count;
+                if (existing > 0)
                 {
-                    DataDirectory = Path.Combine(tempRoot, "broker"),
-                    Listen = "127.0.0.1:0",
-                    // The workers are the processes being killed, not the broker: OS-level flushing is enough here.
-                    Settings = { ["lockstep.durability"] = "os" },
-                }, cancellationToken).ConfigureAwait(false);
-            }
-
-            var bootstrap = options.Bootstrap ?? broker!.BootstrapServers;
-            await WriteProgressAsync($"broker {bootstrap}{(broker is null ? "" : " (embedded)")}, database {databasePath}")
-                .ConfigureAwait(false);
-            await CreateTopicAsync(bootstrap, cancellationToken).ConfigureAwait(false);
-            var store = SqliteDualWriteStore.ForFile(databasePath);
-            await DemoWorker.CreateOrdersTableAsync(store, cancellationToken).ConfigureAwait(false);
-
-            PlanKills();
-            var ranges = SplitOrders();
-            await Task.WhenAll(ranges.Select((range, index) => SuperviseAsync(
-                index, range.First, range.Last, bootstrap, databasePath, store, cancellationToken))).ConfigureAwait(false);
-
-            var rows = await DemoWorker.ReadPlacedOrdersAsync(store, 1, options.Orders, cancellationToken).ConfigureAwait(false);
-            var events = await EventVerifier.ReadCommittedOrderIdsAsync(
-                bootstrap, DemoWorker.Topic, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-            var distinct = events.ToHashSet();
-            var missing = rows.Where(id => !distinct.Contains(id)).Order().ToList();
-            if (missing.Count > 0)
-            {
-                await WriteProgressAsync("orders without an event: " + string.Join(' ', missing.Take(50))).ConfigureAwait(false);
-                foreach (var line in await EventVerifier.DescribeUncommittedAsync(bootstrap, DemoWorker.Topic,
-                    missing.ToHashSet(), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
-                {
-                    await WriteProgressAsync("  " + line).ConfigureAwait(false);
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                        $"{database.Description} already holds {existing} orders from an earlier run; give --db a new file."));
                 }
-            }
 
-            return new DemoSummary(
-                Orders: rows.Count,
-                Events: events.Count,
-                Missing: rows.Count(id => !distinct.Contains(id)),
-                Duplicates: events.Count - distinct.Count,
-                Orphans: distinct.Count(id => !rows.Contains(id)),
-                Kills: _kills,
-                Recoveries: _recoveries,
-                RecoveredCommits: _recoveredCommits,
-                RecoveredAborts: _recoveredAborts,
-                ElapsedMs: stopwatch.ElapsedMilliseconds);
+                if (options.Bootstrap is null)
+                {
+                    broker = await KafkaBroker.StartAsync(new BrokerOptions
+                    {
+                        DataDirectory = Path.Combine(tempRoot, "broker"),
+                        Listen = "127.0.0.1:0",
+                        // The workers are the processes being killed, not the broker: OS-level flushing is enough here.
+                        Settings = { ["lockstep.durability"] = "os" },
+                    }, cancellationToken).ConfigureAwait(false);
+                }
+
+                var bootstrap = options.Bootstrap ?? broker!.BootstrapServers;
+                // An external broker may hold an earlier run's events; a topic of the run's own keeps them out.
+                var topic = broker is null ? DemoWorker.DefaultTopic + "-" + runId : DemoWorker.DefaultTopic;
+                await WriteProgressAsync($"broker {bootstrap}{(broker is null ? "" : " (embedded)")}, topic {topic}, "
+                    + $"database {database.Description}").ConfigureAwait(false);
+                await CreateTopicAsync(bootstrap, topic, cancellationToken).ConfigureAwait(false);
+
+                var ranges = SplitOrders(options.Orders, options.Workers);
+                var plans = PlanKills();
+                await Task.WhenAll(ranges.Select((range, index) => SuperviseAsync(
+                    index, range.First, range.Last, plans[index], bootstrap, topic, database, cancellationToken)))
+                    .ConfigureAwait(false);
+
+                var rows = await database.ReadOrderIdsAsync(cancellationToken).ConfigureAwait(false);
+                var events = await EventVerifier.ReadCommittedOrderIdsAsync(
+                    bootstrap, topic, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                var distinct = events.ToHashSet();
+                var missing = rows.Where(id => !distinct.Contains(id)).Order().ToList();
+                if (missing.Count > 0)
+                {
+                    await WriteProgressAsync("orders without an event: " + string.Join(' ', missing.Take(50))).ConfigureAwait(false);
+                    foreach (var line in await EventVerifier.DescribeUncommittedAsync(bootstrap, topic,
+                        missing.ToHashSet(), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
+                    {
+                        await WriteProgressAsync("  " + line).ConfigureAwait(false);
+                    }
+                }
+
+                return new DemoSummary(
+                    Store: database.Description,
+                    Requested: options.Orders,
+                    Orders: rows.Count,
+                    Events: events.Count,
+                    Missing: missing.Count,
+                    Duplicates: events.Count - distinct.Count,
+                    Orphans: distinct.Count(id => !rows.Contains(id)),
+                    Kills: _kills,
+                    StepKills: _stepKills,
+                    TimerKills: _timerKills,
+                    StepsCovered: _stepsHit.Count,
+                    Recoveries: _recoveries,
+                    RecoveredCommits: _recoveredCommits,
+                    RecoveredAborts: _recoveredAborts,
+                    ElapsedMs: stopwatch.ElapsedMilliseconds);
+            }
         }
         finally
         {
@@ -127,61 +199,93 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
         }
     }
 
-    /// <summary>The first kills hit every step boundary once each, in recipe order; the rest are random: half at a
-    /// random step, half a parent SIGKILL after a random delay (which lands anywhere, including inside a step).</summary>
-    private void PlanKills()
+    /// <summary>How many of <paramref name="kills"/> go to <paramref name="worker"/> when dealt round-robin.</summary>
+    private static int KillsOf(int worker, int kills, int workers) => (kills / workers) + (worker < kills % workers ? 1 : 0);
+
+    /// <summary>Deals the kills to the workers: kill i goes to worker i mod W. Kills 0-7 are steps 1-8 in recipe
+    /// order; the rest are random, half at a random step, half a timer kill (null) that lands anywhere, including
+    /// inside a step.</summary>
+    private List<Queue<DualWriteStep?>> PlanKills()
     {
+        var random = options.Seed is { } seed ? new Random(seed) : new Random();
+        var plans = Enumerable.Range(0, options.Workers).Select(_ => new Queue<DualWriteStep?>()).ToList();
         for (var i = 0; i < options.Kills; i++)
         {
-            if (i < Steps.Length)
-            {
-                var step = Steps[i];
-                // Step 1 happens once per process (start-up recovery); the others are killed a few units in.
-                _plan.Enqueue(new KillPlan(step, step == DualWriteStep.InitTransactions ? 1 : 1 + _random.Next(3), null));
-            }
-            else if (_random.Next(2) == 0)
-            {
-                _plan.Enqueue(new KillPlan(Steps[_random.Next(Steps.Length)], 1 + _random.Next(5), null));
-            }
-            else
-            {
-                _plan.Enqueue(new KillPlan(null, 0, TimeSpan.FromMilliseconds(10 + _random.Next(150))));
-            }
+            DualWriteStep? step = i < Steps.Length ? Steps[i]
+                : random.Next(2) == 0 ? Steps[random.Next(Steps.Length)]
+                : null;
+            plans[i % options.Workers].Enqueue(step);
         }
+
+        return plans;
     }
 
-    private List<(int First, int Last)> SplitOrders()
+    private static List<(int First, int Last)> SplitOrders(int orders, int workers)
     {
         var ranges = new List<(int, int)>();
-        var per = options.Orders / options.Workers;
-        for (var w = 0; w < options.Workers; w++)
+        var per = orders / workers;
+        for (var w = 0; w < workers; w++)
         {
             var first = (w * per) + 1;
-            var last = w == options.Workers - 1 ? options.Orders : (w + 1) * per;
+            var last = w == workers - 1 ? orders : (w + 1) * per;
             ranges.Add((first, last));
         }
 
         return ranges;
     }
 
-    /// <summary>Runs one worker slot to completion: start the child, let it (or us) kill it, restart, until a run
-    /// finishes its whole range.</summary>
-    private async Task SuperviseAsync(int worker, int first, int last, string bootstrap, string databasePath,
-        SqliteDualWriteStore store, CancellationToken cancellationToken)
+    /// <summary>Turns the next planned kill into a concrete target for a run that starts with
+    /// <paramref name="remaining"/> uncommitted orders and owes <paramref name="kills"/> kills (this one included).
+    /// </summary>
+    private static KillPlan Target(DualWriteStep? step, int remaining, int kills, Random random)
     {
+        // The run may commit at most `budget` units: afterwards one order per remaining kill is still left.
+        var budget = remaining - kills;
+        // Units to the next kill are drawn from 1..spread, about remaining/kills on average, so the kills spread over
+        // the whole range instead of bunching at its start.
+        var spread = Math.Max(1, (int)Math.Round(2.0 * remaining / kills));
+        if (step is { } s)
+        {
+            // A kill after step 7 (the DB commit) commits its own unit; before it, the unit rolls back.
+            var lastUnit = s >= DualWriteStep.CommitDatabase ? budget : budget + 1;
+            var unit = s == DualWriteStep.InitTransactions ? 1 : random.Next(1, Math.Max(1, Math.Min(spread, lastUnit)) + 1);
+            return new KillPlan(s, unit, HoldAfter: 0, Fraction: 0);
+        }
+
+        var hold = Math.Max(1, Math.Min(spread, budget));
+        return new KillPlan(null, random.Next(1, hold + 1), hold, random.NextDouble());
+    }
+
+    /// <summary>Runs one worker slot to completion: start the child, let it (or us) kill it, restart, until its kills
+    /// are spent and a run finishes its whole range.</summary>
+    private async Task SuperviseAsync(int worker, int first, int last, Queue<DualWriteStep?> kills, string bootstrap,
+        string topic, IOrderDatabase database, CancellationToken cancellationToken)
+    {
+        var random = options.Seed is { } seed ? new Random(seed + 1 + worker) : new Random();
         var transactionalId = string.Create(CultureInfo.InvariantCulture, $"lockstep-demo-{worker}");
         var unexpectedFailures = 0;
         var afterKill = false;
         while (true)
         {
-            KillPlan? plan;
-            lock (_gate)
+            var committed = (await database.ReadOrderIdsAsync(cancellationToken).ConfigureAwait(false))
+                .Count(id => id >= first && id <= last);
+            var remaining = last - first + 1 - committed;
+            KillPlan? plan = null;
+            if (kills.TryPeek(out var next))
             {
-                _plan.TryDequeue(out plan);
+                if (remaining <= kills.Count)
+                {
+                    // Cannot happen when CheckFeasible passed (see the class remarks); say so rather than loop.
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                        $"worker {worker} has {remaining} orders left for {kills.Count} kills"));
+                }
+
+                plan = Target(next, remaining, kills.Count, random);
             }
 
-            var run = await RunWorkerAsync(new DemoWorkerArgs(bootstrap, databasePath, transactionalId, first, last,
-                plan?.Step, plan?.Occurrence ?? 0), plan?.Delay, cancellationToken).ConfigureAwait(false);
+            var run = await RunWorkerAsync(new DemoWorkerArgs(bootstrap, topic, database.WorkerSpec, transactionalId,
+                first, last, plan?.Step, plan?.Occurrence ?? 0, plan is { Step: null } ? plan.HoldAfter : null),
+                plan is { Step: null } ? plan : null, cancellationToken).ConfigureAwait(false);
 
             if (afterKill && run.Recovered is { } recovered)
             {
@@ -200,37 +304,27 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
             {
                 if (plan is not null)
                 {
-                    // The range ran out before the planned kill point; hand the kill to another run.
-                    lock (_gate)
-                    {
-                        _plan.Enqueue(plan);
-                    }
+                    // The schedule above makes this impossible; a silently lost kill would make the count a lie.
+                    throw new InvalidOperationException(
+                        $"worker {worker} finished its range before the kill planned {plan.Describe()}");
                 }
 
-                var placed = await CountAsync(store, cancellationToken).ConfigureAwait(false);
+                var placed = await CountAsync(database, cancellationToken).ConfigureAwait(false);
                 await WriteProgressAsync($"worker {worker} finished its range; orders committed {placed}/{options.Orders}")
                     .ConfigureAwait(false);
                 return;
             }
 
             // 137 = 128 + SIGKILL: how .NET reports a child killed by signal 9 (its self-kill or ours).
-            var killed = run.ExitCode == 137 || run.KilledByParent;
-            if (!killed)
+            if (run.ExitCode != 137)
             {
                 // A genuine failure (the worker printed why). Retry a few times: a unit may fail on a busy database,
-                // and recovery on restart sorts out its state; give up if it keeps failing.
+                // and recovery on restart sorts out its state; give up after four failures in a row. The planned
+                // kill stays queued for the next run.
                 if (++unexpectedFailures > 3)
                 {
                     throw new InvalidOperationException(
                         $"worker {worker} failed {unexpectedFailures} times without being killed: {run.Error}");
-                }
-
-                if (plan is not null)
-                {
-                    lock (_gate)
-                    {
-                        _plan.Enqueue(plan);
-                    }
                 }
 
                 await WriteProgressAsync($"worker {worker} exited with {run.ExitCode}: {run.Error.Trim()}").ConfigureAwait(false);
@@ -238,67 +332,165 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
                 continue;
             }
 
+            if (plan is null)
+            {
+                throw new InvalidOperationException($"worker {worker} was SIGKILLed without a planned kill: {run.Error}");
+            }
+
+            kills.Dequeue();
             afterKill = true;
-            var kills = Interlocked.Increment(ref _kills);
-            var restart = Interlocked.Increment(ref _restarts);
-            var committed = await CountAsync(store, cancellationToken).ConfigureAwait(false);
+            unexpectedFailures = 0;
+            int total;
+            lock (_gate)
+            {
+                total = ++_kills;
+                if (plan.Step is { } step)
+                {
+                    _stepKills++;
+                    _stepsHit.Add(step);
+                }
+                else
+                {
+                    _timerKills++;
+                }
+            }
+
+            var committedNow = await CountAsync(database, cancellationToken).ConfigureAwait(false);
+            var how = plan.Step is null && run.KilledHolding
+                ? string.Create(CultureInfo.InvariantCulture, $"by the parent, holding after {plan.HoldAfter} unit(s)")
+                : plan.Describe();
             await WriteProgressAsync(string.Create(CultureInfo.InvariantCulture,
-                $"[restart {restart,3}] worker {worker} SIGKILLed {plan!.Describe()}; kills {kills}/{options.Kills}, "
-                + $"orders committed {committed}/{options.Orders}{(run.Recovered is null ? "" : ", last start recovered: " + run.Recovered)}"))
+                $"[kill {total,3}/{options.Kills}] worker {worker} SIGKILLed {how}; "
+                + $"orders committed {committedNow}/{options.Orders}{(run.Recovered is null ? "" : ", its start-up recovery: " + run.Recovered)}"))
                 .ConfigureAwait(false);
         }
     }
 
-    private sealed record WorkerRun(int ExitCode, bool KilledByParent, string? Recovered, string Error);
+    private sealed record WorkerRun(int ExitCode, bool KilledHolding, string? Recovered, string Error);
 
-    private static async Task<WorkerRun> RunWorkerAsync(DemoWorkerArgs args, TimeSpan? killAfter, CancellationToken cancellationToken)
+    /// <summary>Runs one worker process to its end. With a timer <paramref name="timerKill"/> the parent SIGKILLs it
+    /// at a random moment of the planned unit — measured from the previous unit's completion line — or as soon as it
+    /// reports holding, whichever comes first.</summary>
+    private async Task<WorkerRun> RunWorkerAsync(DemoWorkerArgs args, KillPlan? timerKill, CancellationToken cancellationToken)
     {
         var start = WorkerStartInfo();
-        start.ArgumentList.Add(DemoCommand.WorkerCommandName);
-        start.ArgumentList.Add("--bootstrap");
-        start.ArgumentList.Add(args.BootstrapServers);
-        start.ArgumentList.Add("--db");
-        start.ArgumentList.Add(args.DatabasePath);
-        start.ArgumentList.Add("--transactional-id");
-        start.ArgumentList.Add(args.TransactionalId);
-        start.ArgumentList.Add("--first");
-        start.ArgumentList.Add(args.FirstOrder.ToString(CultureInfo.InvariantCulture));
-        start.ArgumentList.Add("--last");
-        start.ArgumentList.Add(args.LastOrder.ToString(CultureInfo.InvariantCulture));
-        if (args.KillAtStep is { } step)
+        foreach (var argument in WorkerArguments(args))
         {
-            start.ArgumentList.Add("--kill-at-step");
-            start.ArgumentList.Add(((int)step).ToString(CultureInfo.InvariantCulture));
-            start.ArgumentList.Add("--kill-at-occurrence");
-            start.ArgumentList.Add(args.KillAtOccurrence.ToString(CultureInfo.InvariantCulture));
+            start.ArgumentList.Add(argument);
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the worker");
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        // The first line comes after start-up recovery; timing the kill from there makes it land among the units of
-        // work rather than in the runtime's start-up.
-        var firstLine = await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? string.Empty;
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var killedByParent = false;
-        if (killAfter is { } delay)
+        using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var killOnce = 0;
+        void Kill()
         {
-            var exited = process.WaitForExitAsync(cancellationToken);
-            if (await Task.WhenAny(exited, Task.Delay(delay, cancellationToken)).ConfigureAwait(false) != exited)
+            if (Interlocked.Exchange(ref killOnce, 1) == 0)
             {
-                // SIGKILL (Process.Kill on Unix): the worker gets no chance to clean up.
-                process.Kill();
-                killedByParent = true;
+                try
+                {
+                    // SIGKILL (Process.Kill on Unix): the worker gets no chance to clean up.
+                    process.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                    // It exited on its own first (a failure); the exit code tells the supervisor.
+                }
+            }
+        }
+
+        async Task KillAfterAsync(TimeSpan delay)
+        {
+            try
+            {
+                await Task.Delay(delay, exited.Token).ConfigureAwait(false);
+                Kill();
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        string? recovered = null;
+        var killedHolding = false;
+        var timer = Task.CompletedTask;
+        var placed = 0;
+        var unitClock = Stopwatch.StartNew();
+        void ArmIfDue()
+        {
+            // The planned unit starts when the one before it completed (or recovery finished, for unit 1).
+            if (timerKill is not null && placed == timerKill.Unit - 1)
+            {
+                timer = KillAfterAsync(TimeSpan.FromMilliseconds(timerKill.Fraction * Volatile.Read(ref _unitMilliseconds)));
+            }
+        }
+
+        while (await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            if (line.StartsWith(DemoWorker.RecoveredPrefix, StringComparison.Ordinal))
+            {
+                recovered = line[DemoWorker.RecoveredPrefix.Length..].Trim();
+                unitClock.Restart();
+                ArmIfDue();
+            }
+            else if (line.StartsWith(DemoWorker.PlacedPrefix, StringComparison.Ordinal))
+            {
+                placed++;
+                UpdateUnitEstimate(unitClock.Elapsed.TotalMilliseconds);
+                unitClock.Restart();
+                ArmIfDue();
+            }
+            else if (line == DemoWorker.HoldingLine && timerKill is not null)
+            {
+                killedHolding = Interlocked.CompareExchange(ref killOnce, 0, 0) == 0;
+                Kill();
             }
         }
 
         await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        var output = firstLine + "\n" + await stdout.ConfigureAwait(false);
+        await exited.CancelAsync().ConfigureAwait(false);
+        await timer.ConfigureAwait(false);
         var error = await stderr.ConfigureAwait(false);
-        var recovered = output.Split('\n')
-            .Where(line => line.StartsWith(DemoWorker.RecoveredPrefix, StringComparison.Ordinal))
-            .Select(line => line[DemoWorker.RecoveredPrefix.Length..].Trim())
-            .FirstOrDefault();
-        return new WorkerRun(process.ExitCode, killedByParent, recovered, error);
+        return new WorkerRun(process.ExitCode, killedHolding, recovered, error);
+    }
+
+    /// <summary>Exponential moving average of the unit duration the workers report, which scales timer kills to the
+    /// store and machine at hand (a Redis unit takes a fraction of a PostgreSQL one).</summary>
+    private void UpdateUnitEstimate(double milliseconds)
+    {
+        lock (_gate)
+        {
+            _unitMilliseconds = (0.9 * _unitMilliseconds) + (0.1 * milliseconds);
+        }
+    }
+
+    /// <summary>The <c>demo-worker</c> command line for <paramref name="args"/>.</summary>
+    /// <param name="args">The run.</param>
+    /// <returns>The arguments after the executable (and the assembly, under the muxer).</returns>
+    public static List<string> WorkerArguments(DemoWorkerArgs args)
+    {
+        List<string> arguments =
+        [
+            DemoCommand.WorkerCommandName,
+            "--bootstrap", args.BootstrapServers,
+            "--topic", args.Topic,
+            "--db", args.DatabaseSpec,
+            "--transactional-id", args.TransactionalId,
+            "--first", args.FirstOrder.ToString(CultureInfo.InvariantCulture),
+            "--last", args.LastOrder.ToString(CultureInfo.InvariantCulture),
+        ];
+        if (args.KillAtStep is { } step)
+        {
+            arguments.AddRange(["--kill-at-step", ((int)step).ToString(CultureInfo.InvariantCulture),
+                "--kill-at-occurrence", args.KillAtOccurrence.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (args.HoldAfter is { } hold)
+        {
+            arguments.AddRange(["--hold-after", hold.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        return arguments;
     }
 
     /// <summary>The same CLI binary: the apphost (<c>lockstep</c>) directly, or <c>dotnet lockstep.dll</c> when the
@@ -308,6 +500,8 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
         var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("unknown process path");
         var start = new ProcessStartInfo(processPath)
         {
+            // stdin stays open for the worker's life: a holding worker exits when it closes (this process died).
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -322,29 +516,29 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
         return start;
     }
 
-    private static async Task CreateTopicAsync(string bootstrap, CancellationToken cancellationToken)
+    private static async Task CreateTopicAsync(string bootstrap, string topic, CancellationToken cancellationToken)
     {
         var client = new KafkaClient(new KafkaProducerOptions { BootstrapServers = bootstrap });
         await using (client.ConfigureAwait(false))
         {
             var response = await client.SendAsync<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest
             {
-                Topics = [new CreateTopicsRequest.CreatableTopic { Name = DemoWorker.Topic, NumPartitions = Partitions, ReplicationFactor = 1 }],
+                Topics = [new CreateTopicsRequest.CreatableTopic { Name = topic, NumPartitions = Partitions, ReplicationFactor = 1 }],
                 timeoutMs = 10_000,
             }, cancellationToken: cancellationToken).ConfigureAwait(false);
             var result = response.Topics.Single();
-            // 36 = TOPIC_ALREADY_EXISTS: an external broker may have it from an earlier run; the comparison below
-            // then counts that run's events too, so it is reported rather than hidden.
+            // 36 = TOPIC_ALREADY_EXISTS: only possible for a run-named topic if a run id repeated; the comparison
+            // would then count that run's events too, so it is reported rather than hidden.
             if (result.ErrorCode is not 0 and not 36)
             {
                 throw new InvalidOperationException(
-                    $"creating topic '{DemoWorker.Topic}' failed: error {result.ErrorCode} {result.ErrorMessage}");
+                    $"creating topic '{topic}' failed: error {result.ErrorCode} {result.ErrorMessage}");
             }
         }
     }
 
-    private async Task<int> CountAsync(SqliteDualWriteStore store, CancellationToken cancellationToken) =>
-        (await DemoWorker.ReadPlacedOrdersAsync(store, 1, options.Orders, cancellationToken).ConfigureAwait(false)).Count;
+    private static async Task<int> CountAsync(IOrderDatabase database, CancellationToken cancellationToken) =>
+        (await database.ReadOrderIdsAsync(cancellationToken).ConfigureAwait(false)).Count;
 
     private async Task WriteProgressAsync(string line)
     {
@@ -373,12 +567,16 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
         {
             await output.WriteLineAsync(JsonSerializer.Serialize(new Dictionary<string, object>
             {
+                ["store"] = summary.Store,
                 ["orders"] = summary.Orders,
                 ["events"] = summary.Events,
                 ["missing"] = summary.Missing,
                 ["duplicates"] = summary.Duplicates,
                 ["orphans"] = summary.Orphans,
                 ["kills"] = summary.Kills,
+                ["stepKills"] = summary.StepKills,
+                ["timerKills"] = summary.TimerKills,
+                ["stepsCovered"] = summary.StepsCovered,
                 ["recoveries"] = summary.Recoveries,
                 ["recoveredCommits"] = summary.RecoveredCommits,
                 ["recoveredAborts"] = summary.RecoveredAborts,
@@ -396,12 +594,16 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter progress)
             ("orphans (event, no row)", Format(summary.Orphans)),
             ("duplicates", Format(summary.Duplicates)),
             ("kills (SIGKILL)", Format(summary.Kills)),
+            ("  at a recipe step", Format(summary.StepKills)),
+            ("  at a random moment", Format(summary.TimerKills)),
+            ("  step boundaries hit", string.Create(CultureInfo.InvariantCulture, $"{summary.StepsCovered}/{Steps.Length}")),
             ("recoveries (completed)", Format(summary.Recoveries)),
             ("  committed by recovery", Format(summary.RecoveredCommits)),
             ("  aborted by recovery", Format(summary.RecoveredAborts)),
             ("elapsed", string.Create(CultureInfo.InvariantCulture, $"{summary.ElapsedMs / 1000.0:0.0} s")),
         ];
         await output.WriteLineAsync().ConfigureAwait(false);
+        await output.WriteLineAsync($"  store: {summary.Store}").ConfigureAwait(false);
         foreach (var (name, value) in rows)
         {
             await output.WriteLineAsync($"  {name,-26} {value,10}").ConfigureAwait(false);
