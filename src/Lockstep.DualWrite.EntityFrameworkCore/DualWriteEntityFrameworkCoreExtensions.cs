@@ -104,9 +104,43 @@ public static class DualWriteEntityFrameworkCoreExtensions
         where TContext : DbContext
     {
         ArgumentNullException.ThrowIfNull(writer);
+        return writer.ExecuteAsync(WithDbContext(create, work), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs one dual-write unit with a DbContext on a free id of <paramref name="pool"/>; the same contract as
+    /// <see cref="ExecuteWithDbContextAsync{TContext, T}(DualWriter, Func{DbConnection, TContext}, Func{TContext, DualWriteContext, CancellationToken, Task{T}}, CancellationToken)"/>,
+    /// including the check that the DbContext did not end the unit's transaction itself.
+    /// </summary>
+    /// <typeparam name="TContext">The application's DbContext.</typeparam>
+    /// <typeparam name="T">What the unit returns.</typeparam>
+    /// <param name="pool">The pool of dual writers.</param>
+    /// <param name="create">Builds the DbContext on the unit's connection.</param>
+    /// <param name="work">The unit of work.</param>
+    /// <param name="cancellationToken">Cancels waiting for an id, or the unit before its DB commit.</param>
+    /// <returns>The value of <paramref name="work"/>, once the unit committed.</returns>
+    /// <exception cref="InvalidOperationException">The DbContext committed or rolled back the unit's transaction
+    /// itself.</exception>
+    public static Task<T> ExecuteWithDbContextAsync<TContext, T>(
+        this DualWriterPool pool,
+        Func<DbConnection, TContext> create,
+        Func<TContext, DualWriteContext, CancellationToken, Task<T>> work,
+        CancellationToken cancellationToken = default)
+        where TContext : DbContext
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        return pool.ExecuteAsync(WithDbContext(create, work), cancellationToken);
+    }
+
+    /// <summary>The unit body shared by the writer and pool overloads: bind, run, then verify the DbContext left the
+    /// unit's transaction open (a DbContext that committed it would commit rows without their events).</summary>
+    private static Func<DualWriteContext, CancellationToken, Task<T>> WithDbContext<TContext, T>(
+        Func<DbConnection, TContext> create, Func<TContext, DualWriteContext, CancellationToken, Task<T>> work)
+        where TContext : DbContext
+    {
         ArgumentNullException.ThrowIfNull(create);
         ArgumentNullException.ThrowIfNull(work);
-        return writer.ExecuteAsync(async (unit, ct) =>
+        return async (unit, ct) =>
         {
             var dbContext = await unit.UseDbContextAsync(create, ct).ConfigureAwait(false);
             await using (dbContext.ConfigureAwait(false))
@@ -115,11 +149,12 @@ public static class DualWriteEntityFrameworkCoreExtensions
                 EnsureTransactionOpen(unit);
                 return result;
             }
-        }, cancellationToken);
+        };
     }
 
     /// <summary>Runs one dual-write unit with a DbContext, returning nothing; see
-    /// <see cref="ExecuteWithDbContextAsync{TContext, T}"/>.</summary>
+    /// <see cref="ExecuteWithDbContextAsync{TContext, T}(DualWriter, Func{DbConnection, TContext}, Func{TContext, DualWriteContext, CancellationToken, Task{T}}, CancellationToken)"/>.
+    /// </summary>
     /// <typeparam name="TContext">The application's DbContext.</typeparam>
     /// <param name="writer">The dual writer.</param>
     /// <param name="create">Builds the DbContext on the unit's connection.</param>

@@ -52,6 +52,38 @@ public sealed class EntityFrameworkCoreDualWriteTests
 
     [Theory]
     [MemberData(nameof(RelationalStores))]
+    public async Task A_pool_runs_DbContext_units_on_its_ids_with_the_same_guarantee(StoreKind kind)
+    {
+        await using var world = await StoreTestWorld.StartAsync(kind);
+        await using var pool = new DualWriterPool(world.Database.Store, 2, "ef-pool", options =>
+        {
+            options.BootstrapServers = world.Broker.BootstrapServers;
+            options.ConfigureProducer = producer => producer.Linger = TimeSpan.Zero;
+        });
+
+        // Four concurrent units over two ids: each SaveChanges joins its own unit's transaction.
+        await Task.WhenAll(Enumerable.Range(1, 4).Select(id => pool.ExecuteWithDbContextAsync(CreateShop, async (db, unit, ct) =>
+        {
+            db.Orders.Add(new Order { OrderId = id, AmountCents = 100 * id, PlacedBy = unit.TransactionalId });
+            await db.SaveChangesAsync(ct);
+            await StoreTestWorld.ProduceOrderPlacedAsync(unit, id, ct);
+            return id;
+        }, Ct)));
+
+        // A unit whose work throws after SaveChanges leaves neither its row nor its event.
+        await Assert.ThrowsAsync<InvalidDataException>(() => pool.ExecuteWithDbContextAsync<ShopContext, int>(CreateShop, async (db, unit, ct) =>
+        {
+            db.Orders.Add(new Order { OrderId = 5, AmountCents = 1, PlacedBy = unit.TransactionalId });
+            await db.SaveChangesAsync(ct);
+            await StoreTestWorld.ProduceOrderPlacedAsync(unit, 5, ct);
+            throw new InvalidDataException("rejected after SaveChanges");
+        }, Ct));
+
+        await world.AssertRowsEqualEventsAsync(1, 2, 3, 4);
+    }
+
+    [Theory]
+    [MemberData(nameof(RelationalStores))]
     public async Task A_unit_that_throws_after_SaveChanges_commits_neither_rows_nor_events(StoreKind kind)
     {
         await using var world = await StoreTestWorld.StartAsync(kind);
