@@ -170,6 +170,66 @@ public sealed class IdempotenceTests
         Assert.Equal((bumped, 0), (p0[3].Epoch, p0[3].Sequence)); // partition 0 was rewritten from 0
     }
 
+    // Java's Sender.failBatch → TransactionManager.markSequenceUnresolved / maybeResolveSequences: a batch that failed
+    // after it was sent may be in the log. Here it is (the broker appended a1, its answer was withheld until the
+    // request timed out), and the producer cannot know: it must neither re-send a1 nor let a later batch take the
+    // sequence after a1 in the same epoch. With nothing else acknowledged, the gap is unresolvable, so the partition
+    // moves to a bumped epoch from sequence 0 (KIP-360), and a1 stays in the log exactly once.
+    [Fact(Timeout = 120_000)] // a stuck step or disposal fails this test instead of hanging the run
+    [Trait("Issue", "5")]
+    public async Task Batch_failing_after_it_was_sent_leaves_an_unresolved_sequence_that_an_epoch_bump_resolves()
+    {
+        await using var broker = await ClientTestBroker.StartAsync(new Dictionary<string, string> { ["num.partitions"] = "1" });
+        var gate = new ResponseGate(broker);
+        var options = broker.ProducerOptions(gate);
+        options.Linger = TimeSpan.Zero;
+        options.RequestTimeout = TimeSpan.FromSeconds(5);
+        options.DeliveryTimeout = TimeSpan.FromSeconds(5);
+        await using var producer = new KafkaProducer(options);
+        var a0Result = await Step(producer.ProduceAsync(Record(0, "a0"), TestContext.Current.CancellationToken), "a0");
+        var identity = producer.Engine.Identity;
+
+        // a1 reaches the broker and is appended; its answer is held until the request times out, which is also past
+        // delivery.timeout.ms, so the batch fails for good instead of being retried.
+        gate.HoldResponses();
+        var a1 = producer.ProduceAsync(Record(0, "a1"), Ct);
+        await ConsumerTestSupport.WaitUntilAsync(() => gate.Held >= 1, "the answer to a1");
+        var a1Error = await Assert.ThrowsAnyAsync<KafkaException>(() => Step(a1, "a1"));
+        Assert.Contains("delivery.timeout.ms", a1Error.Message, StringComparison.Ordinal);
+
+        // Stop holding: the other connection open since HoldResponses (the one for metadata and InitProducerId) would
+        // otherwise hold the epoch bump's answer until it timed out, and a2 could expire behind it.
+        gate.KillHeld();
+        var a2Result = await Step(producer.ProduceAsync(Record(0, "a2"), Ct), "a2");
+        var a3Result = await Step(producer.ProduceAsync(Record(0, "a3"), Ct), "a3");
+
+        await using var client = broker.RawClient();
+        var p0 = (await LogReader.ReadAsync(client, "bump", 0, isolationLevel: 0)).Records;
+        Assert.Equal(["a0", "a1", "a2", "a3"], p0.Select(r => Encoding.UTF8.GetString(r.Value!)));
+        Assert.Equal(0, a0Result.Offset);
+        Assert.Equal((2L, 3L), (a2Result.Offset, a3Result.Offset));
+        Assert.Equal((identity.ProducerId, identity.Epoch, 1), (p0[1].ProducerId, p0[1].Epoch, p0[1].Sequence));
+        var bumped = producer.Engine.Identity;
+        Assert.Equal(identity.ProducerId, bumped.ProducerId); // KIP-360 bumps the epoch of the same producer id
+        Assert.True(bumped.Epoch > identity.Epoch, $"epoch {bumped.Epoch} should be above {identity.Epoch}");
+        Assert.Equal((bumped.ProducerId, bumped.Epoch, 0), (p0[2].ProducerId, p0[2].Epoch, p0[2].Sequence));
+        Assert.Equal((bumped.ProducerId, bumped.Epoch, 1), (p0[3].ProducerId, p0[3].Epoch, p0[3].Sequence));
+    }
+
+    // Bounds a step of the scripted tests, so that a stuck step fails with its name instead of hanging the run.
+    private static async Task<T> Step<T>(Task<T> task, string what)
+    {
+        try
+        {
+            return await task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"Timed out after 60 s waiting for {what}.");
+            throw;
+        }
+    }
+
     private static ProducerRecord Record(int partition, string value) =>
         new("bump", null, Encoding.UTF8.GetBytes(value)) { Partition = partition };
 
@@ -178,7 +238,7 @@ public sealed class IdempotenceTests
     /// connections open at that moment: <see cref="ReleaseOne"/> passes the oldest on, <see cref="KillHeld"/> aborts
     /// those connections, so the answers still held are lost after the broker acted on their requests.
     /// </summary>
-    private sealed class ResponseGate(IConnectionFactory inner) : IConnectionFactory
+    internal sealed class ResponseGate(IConnectionFactory inner) : IConnectionFactory
     {
         private readonly List<GatedConnection> _connections = [];
 

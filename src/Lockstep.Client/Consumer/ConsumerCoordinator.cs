@@ -413,8 +413,7 @@ internal sealed class ConsumerCoordinator : IAsyncDisposable
                 {
                     // Java's heartbeat thread does the same: a stuck application must not hold partitions forever.
                     ConsumerLog.PollTimeout(_logger, _groupId, _options.MaxPollInterval);
-                    await LeaveCoreAsync(memberId, "consumer poll timeout has expired", token).ConfigureAwait(false);
-                    ResetMembership();
+                    await LeaveGroupAsync(memberId, "consumer poll timeout has expired", token).ConfigureAwait(false);
                     continue;
                 }
 
@@ -716,12 +715,26 @@ internal sealed class ConsumerCoordinator : IAsyncDisposable
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _heartbeatLoop.ConfigureAwait(false);
+        await LeaveGroupAsync(memberId, "the consumer is being closed", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Java's <c>AbstractCoordinator.maybeLeaveGroup</c> (clients/src/main/java/org/apache/kafka/clients/consumer/
+    /// internals/AbstractCoordinator.java): the member forgets its member id and generation as soon as it sends
+    /// LeaveGroup (<c>resetGenerationOnLeaveGroup</c> → <c>resetStateAndGeneration</c>), not when the reply arrives,
+    /// and also when no request is sent at all (a static member, or no member id) or the send fails or is cancelled.
+    /// Once the member has decided to leave, nothing it sends may still carry the old generation: the coordinator
+    /// may already have handed its partitions to another member.
+    /// </summary>
+    private async Task LeaveGroupAsync(string memberId, string reason, CancellationToken cancellationToken)
+    {
+        // The request below carries the captured member id, so resetting first is the same as Java's "send, then
+        // reset" with nothing in between that could observe the old generation.
+        ResetMembership();
         if (memberId.Length > 0 && _options.GroupInstanceId is null)
         {
-            await LeaveCoreAsync(memberId, "the consumer is being closed", cancellationToken).ConfigureAwait(false);
+            await LeaveCoreAsync(memberId, reason, cancellationToken).ConfigureAwait(false);
         }
-
-        ResetMembership();
     }
 
     private async Task LeaveCoreAsync(string memberId, string reason, CancellationToken cancellationToken)

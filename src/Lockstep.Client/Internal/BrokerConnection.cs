@@ -36,6 +36,10 @@ internal sealed class BrokerConnection : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    // Request encoding buffer, guarded by _writeLock (see WriteFrame). Larger ones are returned after use.
+    private const int ScratchRetainLimitBytes = 1024 * 1024;
+    private PooledBufferWriter _scratch = new(4096);
     private readonly Queue<PendingRequest> _pending = new();
     private readonly Lock _pendingLock = new();
     private int _nextCorrelationId;
@@ -242,16 +246,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
             // Encode first: an encoding error (e.g. a non-default field the version lacks) must not leave a pending
             // entry without bytes on the wire.
-            FrameWriter.WriteFrame(
-                _connection.Output,
-                (header, request, headerVersion, version),
-                static (body, s) =>
-                {
-                    var writer = new KafkaWriter(body);
-                    s.header.Write(ref writer, s.headerVersion);
-                    s.request.Write(ref writer, s.version);
-                    writer.Flush();
-                });
+            WriteFrame(header, headerVersion, request, version);
             if (pending is not null)
             {
                 pending.CorrelationId = correlationId;
@@ -285,6 +280,37 @@ internal sealed class BrokerConnection : IAsyncDisposable
         }
 
         return pending;
+    }
+
+    /// <summary>
+    /// Encodes the request into <c>_scratch</c>, then copies it behind its size prefix into ONE span of the output
+    /// pipe. <c>FrameWriter.WriteFrame</c> copies through <c>IBufferWriter.Write</c>, which asks the pipe for spans
+    /// without a size hint and so fills its default 4 KiB segments: a 1 MB Produce request took about 256 pipe
+    /// segments, more than the pipe keeps pooled, and those <c>BufferSegment</c> objects were a quarter of the
+    /// producer's allocated bytes (issue 5 profile, docs/benchmarks.md). With the size as hint the pipe rents one
+    /// block of that size from the array pool. Called under <c>_writeLock</c>, which also guards <c>_scratch</c>.
+    /// </summary>
+    private void WriteFrame<TRequest>(RequestHeader header, short headerVersion, TRequest request, short version)
+        where TRequest : IKafkaMessage<TRequest>
+    {
+        var scratch = _scratch;
+        scratch.Clear();
+        var writer = new KafkaWriter(scratch);
+        header.Write(ref writer, headerVersion);
+        request.Write(ref writer, version);
+        writer.Flush();
+        var payload = scratch.WrittenSpan;
+        var output = _connection.Output;
+        var span = output.GetSpan(FrameReader.SizePrefixLength + payload.Length);
+        BinaryPrimitives.WriteInt32BigEndian(span, payload.Length);
+        payload.CopyTo(span[FrameReader.SizePrefixLength..]);
+        output.Advance(FrameReader.SizePrefixLength + payload.Length);
+        if (scratch.WrittenCount > ScratchRetainLimitBytes)
+        {
+            // Don't pin a large buffer per idle connection: give it back and start small again.
+            scratch.Dispose();
+            _scratch = new PooledBufferWriter(4096);
+        }
     }
 
     private async Task<byte[]?> AwaitResponseAsync(PendingRequest? pending, CancellationToken cancellationToken)

@@ -72,6 +72,16 @@ internal sealed class MetadataCache
     }
 
     /// <summary>
+    /// The synchronous fast path of <see cref="GetTopicAsync"/>: the cached metadata when it is usable and needs no
+    /// refresh, else null (then call <see cref="GetTopicAsync"/>). Saves the producer a <c>Task</c> per record.
+    /// </summary>
+    public TopicMetadata? TryGetFresh(string topic)
+    {
+        var cached = Lookup(topic, out var needsRefresh);
+        return cached is { IsUsable: true } && !needsRefresh ? cached : null;
+    }
+
+    /// <summary>
     /// Metadata for <paramref name="topic"/> with a leader for every partition. Refreshes when needed and retries with
     /// back-off while the topic is being created or has no leader; the caller's token bounds the wait.
     /// </summary>

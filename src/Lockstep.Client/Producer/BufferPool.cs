@@ -35,6 +35,22 @@ internal sealed class BufferPool
         }
     }
 
+    /// <summary>Reserves <paramref name="bytes"/> if that needs no wait (same FIFO rule as
+    /// <see cref="ReserveAsync"/>); false leaves the pool unchanged.</summary>
+    public bool TryReserve(long bytes)
+    {
+        lock (_lock)
+        {
+            if (bytes > Capacity || _waiters.Count > 0 || _available < bytes)
+            {
+                return false;
+            }
+
+            _available -= bytes;
+            return true;
+        }
+    }
+
     /// <summary>Reserves <paramref name="bytes"/>, waiting while the pool is short.</summary>
     public ValueTask ReserveAsync(long bytes, CancellationToken cancellationToken)
     {

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
 using System.Threading.Tasks;
+using Lockstep.Protocol.Primitives;
 using Lockstep.Protocol.Records;
 
 namespace Lockstep.Client.Producer;
@@ -15,6 +17,13 @@ namespace Lockstep.Client.Producer;
 internal sealed class ProducerBatch : IDisposable
 {
     private readonly List<PendingRecord> _records = [];
+
+    // The last encoding (see Encode) and the header fields it was encoded with.
+    private PooledBufferWriter? _encoded;
+    private long _encodedProducerId;
+    private short _encodedEpoch;
+    private int _encodedSequence;
+    private bool _encodedTransactional;
 
     public ProducerBatch(TopicPartition partition, RecordBatchBuilder builder, long createdAt)
     {
@@ -79,25 +88,51 @@ internal sealed class ProducerBatch : IDisposable
         _records.Add(new PendingRecord(timestamp, completion, enqueuedAt));
     }
 
-    /// <summary>The encoded batch with the current id, epoch and sequence.</summary>
-    public byte[] Encode(bool transactional)
+    /// <summary>
+    /// The encoded batch with the current id, epoch and sequence, in pooled memory owned by this batch. Encoded once
+    /// and reused by retries: a retry re-sends the same bytes (KIP-98 dedup needs the same id, epoch and sequence
+    /// anyway), and only an epoch bump that re-stamps the batch (<c>RewriteSequencesLocked</c>) or a change of the
+    /// transactional flag makes it encode again. Before issue 5 this was <c>Builder.ToArray()</c> per attempt: with
+    /// batch.size 1 MB, a large-object-heap array per request and most of the producer's gen2 collections.
+    /// </summary>
+    /// <remarks>The memory stays valid until <see cref="Dispose"/>, which the engine calls only once the batch is
+    /// done; a batch is never done while a request carrying it is being written (it is in flight until its send
+    /// returns), so the connection never reads returned memory.</remarks>
+    public ReadOnlyMemory<byte> Encode(bool transactional)
     {
+        if (_encoded is not null && _encodedProducerId == ProducerId && _encodedEpoch == ProducerEpoch
+            && _encodedSequence == BaseSequence && _encodedTransactional == transactional)
+        {
+            return _encoded.WrittenMemory;
+        }
+
         Builder.ProducerId = ProducerId;
         Builder.ProducerEpoch = ProducerEpoch;
         Builder.BaseSequence = BaseSequence;
         Builder.IsTransactional = transactional;
-        return Builder.ToArray();
+        _encoded ??= new PooledBufferWriter(RecordBatchHeader.Size + Builder.RecordsSizeInBytes);
+        _encoded.Clear();
+        Builder.WriteTo(_encoded);
+        (_encodedProducerId, _encodedEpoch, _encodedSequence, _encodedTransactional) =
+            (ProducerId, ProducerEpoch, BaseSequence, transactional);
+        return _encoded.WrittenMemory;
     }
 
     /// <summary>Completes every record: offsets are consecutive from <paramref name="baseOffset"/>.</summary>
-    public void Succeed(long baseOffset, long logAppendTime, Action<double> recordLatencyMs, Func<long, double> elapsedMs)
+    public void Succeed(long baseOffset, long logAppendTime, Histogram<double> latencyMs, TimeProvider time)
     {
+        // Skip the per-record clock reads when nothing listens to the histogram.
+        var measure = latencyMs.Enabled;
         for (var i = 0; i < _records.Count; i++)
         {
             var record = _records[i];
             var offset = baseOffset < 0 ? -1 : baseOffset + i;
             var timestamp = logAppendTime >= 0 ? logAppendTime : record.Timestamp;
-            recordLatencyMs(elapsedMs(record.EnqueuedAt));
+            if (measure)
+            {
+                latencyMs.Record(time.GetElapsedTime(record.EnqueuedAt).TotalMilliseconds);
+            }
+
             record.Completion.TrySetResult(new DeliveryResult(Partition.Topic, Partition.Partition, offset, timestamp));
         }
 
@@ -114,7 +149,12 @@ internal sealed class ProducerBatch : IDisposable
         Done.TrySetResult();
     }
 
-    public void Dispose() => Builder.Dispose();
+    public void Dispose()
+    {
+        Builder.Dispose();
+        _encoded?.Dispose();
+        _encoded = null;
+    }
 
     private readonly record struct PendingRecord(
         long Timestamp, TaskCompletionSource<DeliveryResult> Completion, long EnqueuedAt);

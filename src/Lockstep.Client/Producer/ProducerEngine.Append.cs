@@ -18,11 +18,71 @@ internal sealed partial class ProducerEngine
     /// up to <c>max.block.ms</c>. The returned task is the record's own completion source, so it is already complete
     /// when <see cref="FlushAsync"/> returns (no continuation hop, unlike an async wrapper).
     /// </summary>
+    /// <remarks>
+    /// The completion source runs continuations asynchronously on purpose: records are completed by the response
+    /// handler under the engine's lock, and an application continuation run inline there could block the sender or
+    /// wait for a later record of the same batch that the handler has not completed yet (a deadlock). The cost is
+    /// one thread-pool item per record that something awaits, and nothing for records nobody awaits yet.
+    /// </remarks>
     public Task<DeliveryResult> AppendAsync(ProducerRecord record, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource<DeliveryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = AppendCoreAsync(record, completion, cancellationToken);
+        if (!TryAppendWithoutWaiting(record, completion, cancellationToken))
+        {
+            _ = AppendCoreAsync(record, completion, cancellationToken);
+        }
+
         return completion.Task;
+    }
+
+    /// <summary>
+    /// The fast path (issue 5): when no earlier append is waiting, the topic's metadata is cached and fresh and the
+    /// buffer has room, the record is appended synchronously, without the linked token source, max.block.ms timer,
+    /// metadata task and async state machine that <see cref="AppendCoreAsync"/> needs to wait. Returns false, having
+    /// changed nothing, when any of them would have to wait; failures go into <paramref name="completion"/>.
+    /// </summary>
+    private bool TryAppendWithoutWaiting(
+        ProducerRecord record, TaskCompletionSource<DeliveryResult> completion, CancellationToken cancellationToken)
+    {
+        // Wait(0) fails while an earlier append holds or waits for the lock (SemaphoreSlim hands a release straight
+        // to a queued waiter), so the fast path never overtakes a waiting append: call order is kept.
+        if (cancellationToken.IsCancellationRequested || !_appendLock.Wait(0, CancellationToken.None))
+        {
+            return false;
+        }
+
+        try
+        {
+            var size = CheckedSize(record);
+            var topic = _cluster.Metadata.TryGetFresh(record.Topic);
+            if (topic is null || !_pool.TryReserve(size))
+            {
+                return false;
+            }
+
+            int partition;
+            try
+            {
+                partition = ChoosePartition(record, topic.Partitions.Count, size);
+            }
+            catch
+            {
+                _pool.Release(size);
+                throw;
+            }
+
+            AppendToBatch(new TopicPartition(record.Topic, partition), record, size, _time.GetTimestamp(), completion);
+        }
+        catch (Exception ex)
+        {
+            completion.TrySetException(ex);
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+
+        return true;
     }
 
     /// <summary>Does the append; every failure goes into <paramref name="completion"/>, never out of this task.
@@ -32,19 +92,7 @@ internal sealed partial class ProducerEngine
     {
         try
         {
-            var size = EstimateSize(record);
-            if (size > _options.MaxRequestSize)
-            {
-                throw new KafkaException(ErrorCode.MessageTooLarge,
-                    $"The record is {size} bytes, more than max.request.size ({_options.MaxRequestSize}).");
-            }
-
-            if (size > _options.BufferMemory)
-            {
-                throw new KafkaException(ErrorCode.MessageTooLarge,
-                    $"The record is {size} bytes, more than buffer.memory ({_options.BufferMemory}).");
-            }
-
+            var size = CheckedSize(record);
             var enqueuedAt = _time.GetTimestamp();
             using var maxBlock = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
             maxBlock.CancelAfter(_options.MaxBlock);
@@ -103,6 +151,25 @@ internal sealed partial class ProducerEngine
     private KafkaRetriableException BlockTimeout(string what) =>
         new(ErrorCode.RequestTimedOut,
             $"ProduceAsync gave up after max.block.ms ({_options.MaxBlock.TotalMilliseconds} ms) {what}.");
+
+    /// <summary>The record's size estimate, or MESSAGE_TOO_LARGE if it can never be sent.</summary>
+    private int CheckedSize(ProducerRecord record)
+    {
+        var size = EstimateSize(record);
+        if (size > _options.MaxRequestSize)
+        {
+            throw new KafkaException(ErrorCode.MessageTooLarge,
+                $"The record is {size} bytes, more than max.request.size ({_options.MaxRequestSize}).");
+        }
+
+        if (size > _options.BufferMemory)
+        {
+            throw new KafkaException(ErrorCode.MessageTooLarge,
+                $"The record is {size} bytes, more than buffer.memory ({_options.BufferMemory}).");
+        }
+
+        return size;
+    }
 
     private static int EstimateSize(ProducerRecord record)
     {

@@ -17,6 +17,10 @@ internal sealed partial class ProducerEngine
     private readonly Lock _sendOrderLock = new();
     private readonly Dictionary<int, Task> _lastSendQueued = [];
 
+    // Batches acknowledged inside SendProduceAsync's locked response loop, whose records it completes after
+    // releasing the lock. Guarded by _lock.
+    private readonly List<(ProducerBatch Batch, long BaseOffset, long LogAppendTime)> _succeeded = [];
+
     // Produce v13 identifies topics by id only (KIP-516); v12 is the last version with names and the TV2 marker.
     private const short ProduceMaxVersion = 12;
 
@@ -167,7 +171,8 @@ internal sealed partial class ProducerEngine
     {
         var now = _time.GetTimestamp();
         var nextWake = Timeout.InfiniteTimeSpan;
-        var requests = new Dictionary<int, List<ProducerBatch>>();
+        // Allocated only when something is sent: most wake-ups (linger checks, signals) send nothing.
+        Dictionary<int, List<ProducerBatch>>? requests = null;
         var transactions = Transactions;
         var needMetadata = false;
         lock (_lock)
@@ -264,7 +269,7 @@ internal sealed partial class ProducerEngine
                 }
 
                 var inFlight = _nodeInFlight.GetValueOrDefault(leader);
-                if (inFlight >= _options.MaxInFlightRequestsPerConnection && !requests.ContainsKey(leader))
+                if (inFlight >= _options.MaxInFlightRequestsPerConnection && requests?.ContainsKey(leader) != true)
                 {
                     continue;
                 }
@@ -281,6 +286,7 @@ internal sealed partial class ProducerEngine
                     part.NextSequence = unchecked(part.NextSequence + head.Count) & int.MaxValue;
                 }
 
+                requests ??= [];
                 if (!requests.TryGetValue(leader, out var list))
                 {
                     requests[leader] = list = [];
@@ -295,12 +301,15 @@ internal sealed partial class ProducerEngine
                 }
             }
 
-            foreach (var node in requests.Keys)
+            if (requests is not null)
             {
-                _nodeInFlight[node] = _nodeInFlight.GetValueOrDefault(node) + 1;
-                if (_totalInFlight++ == 0)
+                foreach (var node in requests.Keys)
                 {
-                    _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _nodeInFlight[node] = _nodeInFlight.GetValueOrDefault(node) + 1;
+                    if (_totalInFlight++ == 0)
+                    {
+                        _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    }
                 }
             }
         }
@@ -310,9 +319,12 @@ internal sealed partial class ProducerEngine
             RefreshMetadataInBackground();
         }
 
-        foreach (var (node, batches) in requests)
+        if (requests is not null)
         {
-            _ = SendProduceAsync(node, batches);
+            foreach (var (node, batches) in requests)
+            {
+                _ = SendProduceAsync(node, batches);
+            }
         }
 
         return nextWake;
@@ -534,12 +546,16 @@ internal sealed partial class ProducerEngine
         }
 
         queued.TrySetResult();
+        (ProducerBatch Batch, long BaseOffset, long LogAppendTime)[]? succeeded = null;
+        TaskCompletionSource? idle = null;
         lock (_lock)
         {
             _nodeInFlight[nodeId]--;
             if (--_totalInFlight == 0)
             {
-                _idle.TrySetResult();
+                // Signalled after the completions below, so WaitForNoInFlightAsync (used before EndTxn) still means
+                // "every answered record is complete". This instance is replaced only when the count leaves 0 again.
+                idle = _idle;
             }
 
             foreach (var batch in batches)
@@ -585,7 +601,24 @@ internal sealed partial class ProducerEngine
             }
 
             _signal.TrySetResult();
+            if (_succeeded.Count > 0)
+            {
+                succeeded = [.. _succeeded];
+                _succeeded.Clear();
+            }
         }
+
+        // Outside the lock: with ~1,000 records per batch, completing them under it held back every concurrent
+        // ProduceAsync (AppendToBatch takes the same lock) for the whole loop.
+        if (succeeded is not null)
+        {
+            foreach (var (batch, baseOffset, logAppendTime) in succeeded)
+            {
+                batch.Succeed(baseOffset, logAppendTime, _diagnostics.ProduceLatency, _time);
+            }
+        }
+
+        idle?.TrySetResult();
     }
 
     private void SucceedLocked(PartitionState part, ProducerBatch batch, long baseOffset, long logAppendTime)
@@ -601,8 +634,8 @@ internal sealed partial class ProducerEngine
         }
 
         _diagnostics.RecordsSent.Add(batch.Count);
-        batch.Succeed(baseOffset, logAppendTime, ms => _diagnostics.ProduceLatency.Record(ms),
-            start => _time.GetElapsedTime(start).TotalMilliseconds);
+        // Completed by SendProduceAsync once it has released the lock (every caller runs inside its response loop).
+        _succeeded.Add((batch, baseOffset, logAppendTime));
         RemoveLocked(batch);
     }
 

@@ -129,9 +129,9 @@ public sealed class ConsumerGroupTests
         Assert.True(consumer.GroupMetadata.GenerationId >= 0, "the member should be in a generation after consuming");
 
         // No consume call now: the heartbeat loop notices the poll timeout and leaves (Java's behaviour). Wait for
-        // both sides: the coordinator has no member left, and the consumer has dropped its generation. The consumer
-        // drops it only once its LeaveGroup is answered, so a consume call made as soon as the coordinator shows no
-        // members could still find the old membership and fetch without rejoining.
+        // both sides: the coordinator has no member left, and the consumer has dropped its generation. Like Java's
+        // AbstractCoordinator.maybeLeaveGroup, the consumer drops it as soon as it sends LeaveGroup; both waits are
+        // kept because the two sides are updated by different threads, in no guaranteed order for this test.
         await using var admin = new KafkaAdminClient(broker.AdminOptions());
         await WaitUntilAsync(async () => (await admin.DescribeGroupsAsync(["slow-group"], Ct)).Single().Members.Count == 0,
             "the stalled member left the group");
@@ -143,6 +143,42 @@ public sealed class ConsumerGroupTests
         Assert.Empty(revoked);
         Assert.Equal(2, consumer.Assignment.Count);
         Assert.True(consumer.GroupMetadata.GenerationId >= 0, "the member should have rejoined");
+    }
+
+    // Java's AbstractCoordinator.maybeLeaveGroup resets the generation as soon as LeaveGroup is sent
+    // (resetGenerationOnLeaveGroup), not when its answer arrives: a member that has decided to leave must not act in
+    // the old generation any more, since the coordinator may already have given its partitions to another member.
+    [Fact(Timeout = 120_000)] // a stuck step or disposal fails this test instead of hanging the run
+    public async Task A_closing_member_drops_its_generation_when_it_sends_LeaveGroup_not_when_the_answer_arrives()
+    {
+        await using var broker = await ClientTestBroker.StartAsync();
+        await CreateTopicAsync(broker, "leaving", 1);
+        await ProduceAsync(broker, "leaving", 1);
+        var gate = new IdempotenceTests.ResponseGate(broker);
+        var options = broker.ConsumerOptions("leaving-group");
+        options.ConnectionFactory = gate;
+        options.EnableAutoCommit = false; // the close would otherwise first wait for a (held) commit answer
+        options.RequestTimeout = TimeSpan.FromSeconds(60); // the held answer must not time out during the checks
+        var consumer = new KafkaConsumer(options);
+        consumer.Subscribe(["leaving"]);
+        await ConsumeAsync(consumer, 1);
+        Assert.True(consumer.GroupMetadata.GenerationId >= 0, "the member should be in a generation after consuming");
+
+        // Every answer on the consumer's connections is held from now on, the LeaveGroup answer included.
+        gate.HoldResponses();
+        var closing = consumer.DisposeAsync().AsTask();
+        await using var admin = new KafkaAdminClient(broker.AdminOptions());
+        await WaitUntilAsync(async () => (await admin.DescribeGroupsAsync(["leaving-group"], Ct)).Single().Members.Count == 0,
+            "the coordinator processed the LeaveGroup");
+
+        Assert.False(closing.IsCompleted, "the close should still wait for the held LeaveGroup answer");
+        Assert.Equal(-1, consumer.GroupMetadata.GenerationId);
+        Assert.Equal(string.Empty, consumer.GroupMetadata.MemberId);
+
+        // The answer is lost with its connection; leaving is best effort, so the close still completes.
+        gate.KillHeld();
+        await closing.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(-1, consumer.GroupMetadata.GenerationId);
     }
 
     /// <summary>A consumer running its consume loop in the background and recording ownership changes.</summary>
