@@ -28,6 +28,10 @@ public sealed class GroupMembershipTests
         {
             ids[i] = await clients[i].MemberIdAsync("g");
             pending[i] = await clients[i].StartJoinAsync(Groups.JoinRequest("g", ids[i], rebalanceTimeoutMs: Delay));
+            // The two joins travel on different connections; without this wait b's could reach the coordinator first
+            // and lead (seen once in CI under load), which is correct broker behaviour but not what this test checks.
+            var joined = i + 1;
+            await admin.WaitForGroupAsync("g", g => g.Members.Count == joined);
         }
 
         await admin.WaitForGroupAsync("g", g => g.Members.Count == 2 && g.GroupState == "PreparingRebalance");
