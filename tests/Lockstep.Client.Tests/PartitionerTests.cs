@@ -60,4 +60,15 @@ public sealed class PartitionerTests
         Assert.Equal(1357151166 % 7, Partitioner.PartitionForKey(key, 7));
         Assert.Equal(0, Partitioner.ToPositive(int.MinValue));
     }
+
+    [Fact]
+    public void Public_KafkaPartitioner_matches_the_producer_and_rejects_an_empty_range()
+    {
+        // The dual-write pool's key affinity routes with the public API; it must agree with the producer's choice.
+        var key = Encoding.ASCII.GetBytes("foobar");
+        Assert.Equal(-790332482, KafkaPartitioner.Murmur2(key));
+        Assert.Equal(Partitioner.PartitionForKey(key, 7), KafkaPartitioner.PartitionForKey(key, 7));
+        Assert.Equal(1357151166 % 16, KafkaPartitioner.PartitionForKey(key, 16));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KafkaPartitioner.PartitionForKey(key, 0));
+    }
 }
