@@ -109,50 +109,9 @@ internal sealed class PoolWorld : IAsyncDisposable
     /// <summary>Every event a read_committed consumer sees, per partition in offset order (duplicates kept): reads to
     /// the last stable offset of each partition and then 500 ms more so a commit marker in flight cannot cut it short.
     /// </summary>
-    public Task<List<(int Partition, string Key, int OrderId)>> ReadCommittedEventsAsync() => Task.Run(() =>
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = Bootstrap,
-            GroupId = "verifier-" + Guid.NewGuid().ToString("N"),
-            IsolationLevel = IsolationLevel.ReadCommitted,
-            EnableAutoCommit = false,
-            EnablePartitionEof = true,
-        }).Build();
-        consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(Topic, p, Offset.Beginning)));
-        var events = new List<(int Partition, long Offset, string Key, int OrderId)>();
-        var atEnd = new HashSet<int>();
-        var stopwatch = Stopwatch.StartNew();
-        var quietSince = TimeSpan.MaxValue;
-        while (stopwatch.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
-            if (result is null)
-            {
-                if (atEnd.Count == Partitions && stopwatch.Elapsed - quietSince > TimeSpan.FromMilliseconds(500))
-                {
-                    return events.OrderBy(e => e.Partition).ThenBy(e => e.Offset)
-                        .Select(e => (e.Partition, e.Key, e.OrderId)).ToList();
-                }
-
-                continue;
-            }
-
-            if (result.IsPartitionEOF)
-            {
-                atEnd.Add(result.Partition.Value);
-                quietSince = atEnd.Count == Partitions ? stopwatch.Elapsed : TimeSpan.MaxValue;
-                continue;
-            }
-
-            atEnd.Remove(result.Partition.Value);
-            quietSince = TimeSpan.MaxValue;
-            events.Add((result.Partition.Value, result.Offset.Value, Encoding.UTF8.GetString(result.Message.Key),
-                int.Parse(Encoding.UTF8.GetString(result.Message.Value), CultureInfo.InvariantCulture)));
-        }
-
-        throw new TimeoutException("read_committed consumer did not reach the end of every partition in 30 s");
-    });
+    public async Task<List<(int Partition, string Key, int OrderId)>> ReadCommittedEventsAsync() =>
+        [.. (await CommittedEvents.ReadAsync(Bootstrap, Topic, Partitions)).Select(e =>
+            (e.Partition, Encoding.UTF8.GetString(e.Key), int.Parse(Encoding.UTF8.GetString(e.Value), CultureInfo.InvariantCulture)))];
 
     /// <summary>The recipe's guarantee: committed rows and read_committed events are the same set, each event once.
     /// </summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
@@ -94,49 +93,7 @@ internal sealed class StoreTestWorld : IAsyncDisposable
 
     /// <summary>Every event a read_committed consumer sees, sorted, duplicates kept: reads to the end of each
     /// partition, then 500 ms more so a commit marker still in flight cannot cut the read short.</summary>
-    public Task<List<int>> ReadCommittedEventsAsync() => Task.Run(() =>
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = Broker.BootstrapServers,
-            GroupId = "verifier-" + Guid.NewGuid().ToString("N"),
-            IsolationLevel = IsolationLevel.ReadCommitted,
-            EnableAutoCommit = false,
-            EnablePartitionEof = true,
-        }).Build();
-        consumer.Assign(Enumerable.Range(0, _partitions).Select(p => new TopicPartitionOffset(Topic, p, Offset.Beginning)));
-        var ids = new List<int>();
-        var atEnd = new HashSet<int>();
-        var stopwatch = Stopwatch.StartNew();
-        var quietSince = TimeSpan.MaxValue;
-        while (stopwatch.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
-            if (result is null)
-            {
-                if (atEnd.Count == _partitions && stopwatch.Elapsed - quietSince > TimeSpan.FromMilliseconds(500))
-                {
-                    ids.Sort();
-                    return ids;
-                }
-
-                continue;
-            }
-
-            if (result.IsPartitionEOF)
-            {
-                atEnd.Add(result.Partition.Value);
-                quietSince = atEnd.Count == _partitions ? stopwatch.Elapsed : TimeSpan.MaxValue;
-                continue;
-            }
-
-            atEnd.Remove(result.Partition.Value);
-            quietSince = TimeSpan.MaxValue;
-            ids.Add(int.Parse(Encoding.UTF8.GetString(result.Message.Key), CultureInfo.InvariantCulture));
-        }
-
-        throw new TimeoutException("read_committed consumer did not reach the end of every partition in 30 s");
-    });
+    public Task<List<int>> ReadCommittedEventsAsync() => CommittedEvents.ReadOrderIdsAsync(Broker.BootstrapServers, Topic, _partitions);
 
     /// <summary>The recipe's promise: committed rows and read_committed events are the same set, each event once, and
     /// both equal <paramref name="expected"/>.</summary>
